@@ -1,0 +1,107 @@
+"""Accounts, credentials and token revocation."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from actions import tx
+from actions.blocking import run_blocking
+from actions.errors import Conflict, Unauthorized
+from models import RevokedToken, User, db
+
+_hasher = PasswordHasher()
+# Verifying against a dummy hash for unknown emails keeps response times alike,
+# so login timing does not reveal which emails have accounts.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return run_blocking(_hasher.hash, password)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_user(
+    email: str, password: str, name: str, role: str = "customer", business_id: int | None = None
+) -> User:
+    email = normalise_email(email)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("An account with this email already exists.", code="email_taken")
+    user = User(
+        email=email,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        role=role,
+        business_id=business_id,
+    )
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # a concurrent registration won the race
+        tx.rollback()
+        raise Conflict("An account with this email already exists.", code="email_taken") from exc
+    return user
+
+
+def register(email: str, password: str, name: str) -> User:
+    user = create_user(email, password, name)
+    tx.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    stored = user.password_hash if user else _DUMMY_HASH
+    ok = run_blocking(_verify, stored, password)
+    if user is None or not ok:
+        raise Unauthorized("Wrong email or password.", code="invalid_credentials")
+    return user
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise Unauthorized("The account of this token no longer exists.")
+    return user
+
+
+def is_revoked(jti: str) -> bool:
+    return db.session.get(RevokedToken, jti) is not None
+
+
+def revoke(jti: str, user_id: int, token_type: str, expires_at: int) -> None:
+    """Record the token as revoked; repeating it is harmless."""
+    if is_revoked(jti):
+        return
+    db.session.add(
+        RevokedToken(
+            jti=jti,
+            user_id=user_id,
+            token_type=token_type,
+            expires_at=datetime.fromtimestamp(expires_at, UTC),
+        )
+    )
+    try:
+        tx.commit()
+    except IntegrityError:
+        pass  # revoked concurrently: the outcome is the same
+
+
+def purge_expired_revocations(now: datetime | None = None) -> int:
+    now = now or datetime.now(UTC)
+    deleted = db.session.query(RevokedToken).filter(RevokedToken.expires_at < now).delete()
+    tx.commit()
+    return deleted

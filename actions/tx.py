@@ -1,0 +1,48 @@
+"""Commit with work that must follow it: events and task enqueues.
+
+Work queued with :func:`after_commit` runs only once the transaction is
+durable, and is dropped if it rolls back, so no client hears of a row that
+does not exist and no worker looks for one.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from models import db
+
+log = logging.getLogger(__name__)
+_KEY = "after_commit"
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    db.session.info.setdefault(_KEY, []).append(callback)
+
+
+def commit() -> None:
+    session = db.session
+    try:
+        session.commit()
+    except Exception:
+        session.rollback()
+        discard()
+        raise
+    run_pending()
+
+
+def rollback() -> None:
+    db.session.rollback()
+    discard()
+
+
+def discard() -> None:
+    db.session.info.pop(_KEY, None)
+
+
+def run_pending() -> None:
+    callbacks = db.session.info.pop(_KEY, None) or []
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # an emit or enqueue failing must not undo a committed change
+            log.exception("after-commit callback failed")

@@ -1,0 +1,279 @@
+"""Start/stop the servers under test and create the app's bench accounts and rooms.
+
+Everything here talks to 127.0.0.1 only, and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+PASSWORD = "bench-password-123"
+
+
+class TargetError(RuntimeError):
+    """The server under test could not be started or set up."""
+
+
+def venv_bin(name: str) -> str:
+    path = REPO / ".venv" / "bin" / name
+    if path.exists():
+        return str(path)
+    return str(Path(sys.executable).parent / name)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@dataclass
+class ServerProc:
+    name: str
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
+        # The server runs in its own session, so its group id is its pid: this ends
+        # exactly what we started and nothing else.
+        for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.proc.wait(timeout=wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def wait_healthy(self, timeout: float = 45.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise TargetError(
+                    f"{self.name} exited with {self.proc.returncode}; log {self.log}:\n"
+                    + _tail(self.log))
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+                    last = f"HTTP {resp.status}"
+            except (urllib.error.URLError, OSError) as exc:
+                last = str(exc)
+            time.sleep(0.25)
+        raise TargetError(f"{self.name} not healthy after {timeout:.0f}s ({last}); "
+                          f"log {self.log}:\n{_tail(self.log)}")
+
+
+def _spawn(name: str, cmd: list[str], env: dict[str, str], log: Path, port: int) -> ServerProc:
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    return ServerProc(name, proc, f"http://127.0.0.1:{port}", log)
+
+
+def start_relay(tmpdir: Path) -> ServerProc:
+    port = free_port()
+    cmd = [venv_bin("python"), str(BENCH / "relay_baseline.py"), "--port", str(port)]
+    srv = _spawn("relay", cmd, dict(os.environ), tmpdir / "relay.log", port)
+    try:
+        srv.wait_healthy()
+    except BaseException:
+        srv.stop()
+        raise
+    return srv
+
+
+def check_app_present() -> None:
+    if not (REPO / "web" / "serve.py").exists():
+        raise TargetError(
+            f"--target app needs the project's web process, but {REPO / 'web' / 'serve.py'} "
+            "does not exist yet. Run with --target relay, or wait for web/serve.py.")
+
+
+def app_env(port: int, database_url: str, redis_url: str | None,
+            extra: list[str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("REDIS_URL", None)
+    env.update({
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "DATABASE_URL": database_url,
+        # The per-user send limit would cap every sender long before the server does.
+        "RATE_LIMIT_MESSAGES": "1000000/minute",
+        "JWT_ACCESS_TOKEN_MINUTES": "120",
+        "LOG_LEVEL": "WARNING",
+    })
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    for item in extra:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise TargetError(f"--app-env expects KEY=VALUE, got {item!r}")
+        env[key] = value
+    return env
+
+
+def start_app(tmpdir: Path, database_url: str, redis_url: str | None,
+              extra_env: list[str]) -> ServerProc:
+    check_app_present()
+    port = free_port()
+    env = app_env(port, database_url, redis_url, extra_env)
+    upgrade_log = tmpdir / "app-db-upgrade.log"
+    with upgrade_log.open("wb") as fh:
+        try:
+            rc = subprocess.run(
+                [venv_bin("flask"), "--app", "web.app", "db", "upgrade"], cwd=REPO, env=env,
+                stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=180,
+            ).returncode
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise TargetError(f"flask db upgrade failed to run: {exc}") from exc
+    if rc != 0:
+        raise TargetError(f"flask db upgrade exited {rc}; log {upgrade_log}:\n"
+                          + _tail(upgrade_log))
+    srv = _spawn("app", [venv_bin("python"), "-m", "web.serve"], env, tmpdir / "app.log", port)
+    try:
+        srv.wait_healthy(timeout=60)
+    except BaseException:
+        srv.stop()
+        raise
+    return srv
+
+
+def api(base: str, method: str, path: str, body: dict[str, Any] | None = None,
+        token: str | None = None) -> tuple[int, Any]:
+    """One JSON request; 429s are retried a bounded number of times."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    for _attempt in range(6):
+        req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            if exc.code == 429:
+                time.sleep(min(20.0, float(exc.headers.get("Retry-After") or 5)))
+                continue
+            try:
+                return exc.code, json.loads(raw or b"null")
+            except ValueError:
+                return exc.code, raw[:300].decode(errors="replace")
+    raise TargetError(f"{method} {path}: still rate limited (429) after retries; raise the "
+                      "app's limit with --app-env KEY=VALUE")
+
+
+def _expect(result: tuple[int, Any], ok: tuple[int, ...], what: str) -> Any:
+    status, body = result
+    if status not in ok:
+        raise TargetError(f"{what}: HTTP {status} {str(body)[:300]}")
+    return body
+
+
+def setup_app(base: str, pairs: int) -> list[dict[str, Any]]:
+    """Owner + business, one staff member (receiver) and one customer (sender) per pair,
+    one room per customer. Emails are unique per run so a reused database still works."""
+    run = secrets.token_hex(4)
+
+    def register(email: str, name: str) -> str:
+        body = _expect(api(base, "POST", "/api/auth/register",
+                           {"email": email, "password": PASSWORD, "name": name}),
+                       (200, 201), f"register {email}")
+        return str(body["access_token"])
+
+    owner = register(f"owner-{run}@bench.example", "Bench Owner")
+    body = _expect(api(base, "POST", "/api/businesses",
+                       {"name": f"Bench {run}", "timezone": "UTC"}, owner),
+                   (200, 201), "create business")
+    business_id = body["business"]["id"]
+    owner = body.get("access_token") or owner
+    specs = []
+    for i in range(pairs):
+        staff_email = f"staff{i}-{run}@bench.example"
+        _expect(api(base, "POST", f"/api/businesses/{business_id}/staff",
+                    {"email": staff_email, "password": PASSWORD, "name": f"Staff {i}"}, owner),
+                (200, 201), f"add staff {staff_email}")
+        login = _expect(api(base, "POST", "/api/auth/login",
+                            {"email": staff_email, "password": PASSWORD}),
+                        (200,), f"login {staff_email}")
+        customer = register(f"cust{i}-{run}@bench.example", f"Customer {i}")
+        room = _expect(api(base, "POST", "/api/chat/rooms/create",
+                           {"business_id": business_id}, customer),
+                       (200, 201), f"create room for customer {i}")
+        specs.append({"room_id": room["room"]["id"], "sender_token": customer,
+                      "receiver_token": str(login["access_token"])})
+    return specs
+
+
+def relay_specs(pairs: int) -> list[dict[str, Any]]:
+    return [{"room_id": i + 1, "sender_token": f"relay-sender-{i}",
+             "receiver_token": f"relay-receiver-{i}"} for i in range(pairs)]
+
+
+def _pg_exec(server_url: str, sql: str) -> None:
+    try:
+        import psycopg2  # noqa: PLC0415 - optional: fall back to psql
+    except ImportError:
+        subprocess.run(["psql", server_url, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+                       check=True, timeout=60, stdin=subprocess.DEVNULL)
+        return
+    conn = psycopg2.connect(server_url, connect_timeout=10)
+    try:
+        conn.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+@contextmanager
+def fresh_pg_database(server_url: str) -> Iterator[str]:
+    """Create bench_<random> on the given PostgreSQL server, yield its URL, drop it."""
+    parts = urlsplit(server_url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise TargetError("--pg must point at a PostgreSQL server on this machine")
+    name = f"bench_{secrets.token_hex(4)}"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    _pg_exec(admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        try:
+            _pg_exec(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except Exception as exc:  # leave a note rather than mask the run's own error
+            print(f"warning: could not drop database {name}: {exc}", file=sys.stderr)

@@ -1,0 +1,160 @@
+"""Rooms, participants, messages and attachments."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import TZDateTime, db, iso, utcnow
+
+ROOM_TYPES = ("customer", "staff")
+ROOM_STATUSES = ("open", "waiting_for_staff", "closed")
+SENDER_TYPES = ("customer", "staff", "bot")
+KINDS = ("text", "welcome", "offline", "faq", "escalation")
+AUTOMATION_STATES = ("none", "pending", "done", "failed")
+
+
+class Room(db.Model):
+    __tablename__ = "rooms"
+    __table_args__ = (
+        CheckConstraint("type IN ('customer', 'staff')", name="type"),
+        CheckConstraint("status IN ('open', 'waiting_for_staff', 'closed')", name="status"),
+        # One open conversation per customer and business; closed ones may pile up.
+        Index(
+            "uq_rooms_open_customer",
+            "business_id",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("type = 'customer' AND status != 'closed'"),
+            postgresql_where=text("type = 'customer' AND status != 'closed'"),
+        ),
+        Index("ix_rooms_business_activity", "business_id", "last_activity_at"),
+        Index("ix_rooms_status_waiting", "status", "waiting_since"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(24), default="open")
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The seq of the newest message; the next message takes last_seq + 1 in its transaction.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_activity_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # Automation state, kept on the room so each effect happens once.
+    welcome_sent_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    waiting_since: Mapped[datetime | None] = mapped_column(TZDateTime)
+    escalation_reminded_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class Participant(db.Model):
+    __tablename__ = "participants"
+    __table_args__ = (Index("ix_participants_user", "user_id"),)
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Staff may read a customer room without belonging to it; such rows carry is_member False.
+    is_member: Mapped[bool] = mapped_column(default=True)
+    last_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_read_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    joined_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
+        UniqueConstraint("sender_id", "client_msg_id", name="uq_messages_sender_client_msg_id"),
+        # An automated reply carries a key (e.g. "welcome", "faq:<msg id>") unique in its room.
+        UniqueConstraint("room_id", "dedup_key", name="uq_messages_room_dedup_key"),
+        CheckConstraint("sender_type IN ('customer', 'staff', 'bot')", name="sender_type"),
+        CheckConstraint(
+            "kind IN ('text', 'welcome', 'offline', 'faq', 'escalation')", name="kind"
+        ),
+        CheckConstraint(
+            "automation_state IN ('none', 'pending', 'done', 'failed')", name="automation_state"
+        ),
+        Index(
+            "ix_messages_automation_pending",
+            "automation_state",
+            "created_at",
+            sqlite_where=text("automation_state = 'pending'"),
+            postgresql_where=text("automation_state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    sender_type: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16), default="text")
+    content: Mapped[str] = mapped_column(Text)
+    client_msg_id: Mapped[str | None] = mapped_column(String(64))
+    dedup_key: Mapped[str | None] = mapped_column(String(80))
+    faq_id: Mapped[int | None] = mapped_column(ForeignKey("faqs.id", ondelete="SET NULL"))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    automation_state: Mapped[str] = mapped_column(String(16), default="none")
+    automation_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    def to_dict(self, attachments: list[dict] | None = None) -> dict:
+        data = {
+            "id": self.id,
+            "room_id": self.room_id,
+            "seq": self.seq,
+            "sender_id": self.sender_id,
+            "sender_type": self.sender_type,
+            "kind": self.kind,
+            "content": self.content,
+            "attachments": attachments or [],
+            "client_msg_id": self.client_msg_id,
+            "created_at": iso(self.created_at),
+        }
+        if self.kind == "faq":
+            data["faq_id"] = self.faq_id
+            data["confidence"] = self.confidence
+        return data
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_message", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uploader_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "url": f"/api/chat/attachments/{self.id}",
+            "created_at": iso(self.created_at),
+        }

@@ -1,0 +1,1 @@
+"""The web process: REST API, Socket.IO server and the pages."""

@@ -1,0 +1,162 @@
+"""The application factory, shared by the web process and the Celery workers."""
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIFlask
+from flask import request
+from sqlalchemy import event
+
+from actions import events, presence
+from actions.errors import TooLarge
+from web.config import Settings
+from web.errors import register_error_handlers
+from web.extensions import db, jwt, migrate, socketio
+from web.logs import configure_logging
+
+
+def _sqlite_engine_options(settings: Settings) -> dict:
+    # Several processes may share one SQLite file: wait for the lock instead of failing.
+    return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+
+
+def _configure_sqlite(engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below take over
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):
+        # IMMEDIATE takes the write lock up front, so a read-then-write transaction
+        # waits for the lock instead of failing with "database is locked" mid-way.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
+    settings = Settings.from_env()
+    app = APIFlask(
+        __name__.split(".")[0],
+        title="Booking Chat API",
+        version="1.0.0",
+        spec_path="/openapi.json",
+        docs_path="/docs",
+        instance_path=str(settings.instance_path),
+    )
+    is_sqlite = settings.database_url.startswith("sqlite")
+    app.config.update(
+        SETTINGS=settings,
+        ROLE=role,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_sqlite_engine_options(settings)
+        if is_sqlite
+        else {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20},
+        JWT_SECRET_KEY=settings.jwt_secret_key,
+        JWT_ALGORITHM=settings.jwt_algorithm,
+        JWT_DECODE_ALGORITHMS=[settings.jwt_algorithm],
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_ACCESS_TOKEN_EXPIRES=settings.access_token_minutes * 60,
+        JWT_REFRESH_TOKEN_EXPIRES=settings.refresh_token_days * 86400,
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 64 * 1024,
+        VALIDATION_ERROR_STATUS_CODE=400,
+        VALIDATION_ERROR_DESCRIPTION="Invalid input",
+        AUTH_ERROR_STATUS_CODE=401,
+        SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer",
+                                         "bearerFormat": "JWT"}},
+        INFO={"description": "REST API of the booking chat backend. Real-time events are on "
+              "the Socket.IO namespace /realtime; see the README's events reference."},
+        JSON_SORT_KEYS=False,
+    )
+    if overrides:
+        app.config.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides:
+            is_sqlite = overrides["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = (
+                _sqlite_engine_options(settings) if is_sqlite else {"pool_pre_ping": True}
+            )
+    configure_logging(settings)
+
+    db.init_app(app)
+    if is_sqlite:
+        with app.app_context():
+            _configure_sqlite(db.engine)
+    migrate.init_app(app, db, render_as_batch=True, directory=str(_migrations_dir()))
+    jwt.init_app(app)
+    import web.tokens  # noqa: F401  (registers the JWT loaders)
+
+    redis_url = app.config.get("REDIS_URL_OVERRIDE", settings.redis_url)
+    presence.configure(redis_url)
+    if role == "web":
+        socketio.init_app(
+            app,
+            message_queue=redis_url,
+            async_mode=app.config.get("ASYNC_MODE", settings.async_mode),
+            cors_allowed_origins=settings.cors_allowed_origins,
+            logger=False,
+            engineio_logger=False,
+            ping_interval=25,
+            ping_timeout=20,
+            max_http_buffer_size=1_000_000,
+        )
+        import web.realtime  # noqa: F401  (registers the socket handlers)
+        import web.chat_socket  # noqa: F401
+
+        events.configure(_local_emitter)
+    else:
+        events.configure(_queue_emitter(redis_url))
+
+    register_error_handlers(app)
+    _register_blueprints(app)
+    _limit_json_bodies(app, settings)
+
+    from workers.celery_app import celery_init_app
+
+    celery_init_app(app)
+    logging.getLogger(__name__).debug("app created (role=%s)", role)
+    return app
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _local_emitter(event_name: str, payload: dict, to: str, skip_sid: str | None) -> None:
+    socketio.emit(event_name, payload, to=to, namespace=events.NAMESPACE, skip_sid=skip_sid)
+
+
+def _queue_emitter(redis_url: str | None):
+    """Workers emit through a write-only client of the message queue."""
+    if not redis_url:
+        return _local_emitter  # embedded mode: tasks run inside the web process
+    from flask_socketio import SocketIO
+
+    external = SocketIO(message_queue=redis_url)
+
+    def emit(event_name: str, payload: dict, to: str, skip_sid: str | None) -> None:
+        external.emit(event_name, payload, to=to, namespace=events.NAMESPACE)
+
+    return emit
+
+
+def _register_blueprints(app: APIFlask) -> None:
+    from web import auth_routes, business_routes, chat_routes, health_routes
+
+    for module in (health_routes, auth_routes, business_routes, chat_routes):
+        app.register_blueprint(module.bp)
+
+
+def _limit_json_bodies(app: APIFlask, settings: Settings) -> None:
+    limit = settings.max_json_kb * 1024
+
+    @app.before_request
+    def check_size():
+        # Uploads may use the full MAX_CONTENT_LENGTH; everything else is small JSON.
+        if request.mimetype != "multipart/form-data" and (request.content_length or 0) > limit:
+            raise TooLarge(f"The request body is larger than {settings.max_json_kb} KB.")

@@ -1,0 +1,131 @@
+"""Settings, read from the environment only; the defaults run the embedded mode."""
+from __future__ import annotations
+
+import os
+import secrets
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else default
+
+
+def _str(name: str, default: str | None = None) -> str | None:
+    raw = os.environ.get(name, "").strip()
+    return raw or default
+
+
+def normalise_database_url(url: str) -> str:
+    """Heroku still hands out postgres://, which SQLAlchemy 1.4+ no longer accepts."""
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def redis_ssl_options(url: str | None) -> dict | None:
+    """Celery wants explicit TLS options for rediss:// unless the URL carries them."""
+    if not url or not url.startswith("rediss://"):
+        return None
+    query = parse_qs(urlparse(url).query)
+    if "ssl_cert_reqs" in query:
+        return None
+    mode = (_str("REDIS_SSL_CERT_REQS", "required") or "required").lower()
+    reqs = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL}.get(mode, ssl.CERT_REQUIRED)
+    return {"ssl_cert_reqs": reqs}
+
+
+def _instance_dir() -> Path:
+    path = Path(_str("INSTANCE_PATH", str(ROOT / "instance")))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _jwt_secret(instance: Path) -> str:
+    configured = _str("JWT_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = instance / "jwt_secret"
+    if not key_file.exists():
+        # Written once and reused, so tokens survive a restart of the embedded mode.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+@dataclass
+class Settings:
+    instance_path: Path
+    database_url: str
+    redis_url: str | None
+    jwt_secret_key: str
+    jwt_algorithm: str
+    access_token_minutes: int
+    refresh_token_days: int
+    port: int
+    cors_allowed_origins: list[str] | str | None
+    max_message_chars: int
+    max_upload_mb: int
+    max_json_kb: int
+    upload_dir: Path
+    async_mode: str
+    rate_limit_messages: str
+    rate_limit_auth: str
+    staff_absent_minutes: int
+    escalation_reminder_minutes: int
+    typing_expiry_ms: int
+    log_level: str
+    log_json: bool
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return self.redis_url is None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        instance = _instance_dir()
+        origins = _str("CORS_ALLOWED_ORIGINS")
+        cors: list[str] | str | None
+        if origins == "*":
+            cors = "*"
+        elif origins:
+            cors = [o.strip() for o in origins.split(",") if o.strip()]
+        else:
+            cors = None  # Flask-SocketIO's default: the server's own origin
+        return cls(
+            instance_path=instance,
+            database_url=normalise_database_url(
+                _str("DATABASE_URL", f"sqlite:///{instance / 'chat.db'}")
+            ),
+            redis_url=_str("REDIS_URL"),
+            jwt_secret_key=_jwt_secret(instance),
+            jwt_algorithm=_str("JWT_ALGORITHM", "HS256"),
+            access_token_minutes=_int("JWT_ACCESS_TOKEN_MINUTES", 15),
+            refresh_token_days=_int("JWT_REFRESH_TOKEN_DAYS", 30),
+            port=_int("PORT", 5000),
+            cors_allowed_origins=cors,
+            max_message_chars=_int("MAX_MESSAGE_CHARS", 4000),
+            max_upload_mb=_int("MAX_UPLOAD_MB", 10),
+            max_json_kb=_int("MAX_JSON_KB", 256),
+            upload_dir=Path(_str("UPLOAD_DIR", str(instance / "uploads"))),
+            async_mode=_str("ASYNC_MODE", "eventlet"),
+            rate_limit_messages=_str("RATE_LIMIT_MESSAGES", "30/10 seconds"),
+            rate_limit_auth=_str("RATE_LIMIT_AUTH", "20/minute"),
+            staff_absent_minutes=_int("STAFF_ABSENT_MINUTES", 30),
+            escalation_reminder_minutes=_int("ESCALATION_REMINDER_MINUTES", 15),
+            typing_expiry_ms=_int("TYPING_EXPIRY_MS", 6000),
+            log_level=_str("LOG_LEVEL", "INFO"),
+            log_json=_str("LOG_FORMAT", "text") == "json",
+        )

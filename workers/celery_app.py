@@ -1,0 +1,27 @@
+"""The Celery app, built from the same create_app as the web process."""
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+
+
+def celery_init_app(app: Flask) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object("celeryconfig")
+    redis_url = app.config.get("REDIS_URL_OVERRIDE", app.config["SETTINGS"].redis_url)
+    if redis_url:
+        celery_app.conf.broker_url = redis_url
+        celery_app.conf.task_always_eager = False
+    else:
+        celery_app.conf.broker_url = "memory://"
+        celery_app.conf.task_always_eager = True
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    import workers.tasks  # noqa: F401  (registers the tasks on this app)
+
+    return celery_app

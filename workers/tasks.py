@@ -1,0 +1,11 @@
+"""Celery tasks: each takes ids, reloads, and calls one action."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from actions import auth
+
+
+@shared_task(name="workers.tasks.purge_expired_revocations")
+def purge_expired_revocations() -> int:
+    return auth.purge_expired_revocations()
