@@ -98,9 +98,10 @@ class ServerProc:
                           f"log {self.log}:\n{_tail(self.log)}")
 
 
-def _spawn(name: str, cmd: list[str], env: dict[str, str], log: Path, port: int) -> ServerProc:
+def _spawn(name: str, cmd: list[str], env: dict[str, str], log: Path, port: int,
+           cwd: Path = REPO) -> ServerProc:
     with log.open("wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     return ServerProc(name, proc, f"http://127.0.0.1:{port}", log)
 
@@ -117,10 +118,10 @@ def start_relay(tmpdir: Path) -> ServerProc:
     return srv
 
 
-def check_app_present() -> None:
-    if not (REPO / "web" / "serve.py").exists():
+def check_app_present(root: Path = REPO) -> None:
+    if not (root / "web" / "serve.py").exists():
         raise TargetError(
-            f"--target app needs the project's web process, but {REPO / 'web' / 'serve.py'} "
+            f"--target app needs the project's web process, but {root / 'web' / 'serve.py'} "
             "does not exist yet. Run with --target relay, or wait for web/serve.py.")
 
 
@@ -134,6 +135,8 @@ def app_env(port: int, database_url: str, redis_url: str | None,
         "DATABASE_URL": database_url,
         # The per-user send limit would cap every sender long before the server does.
         "RATE_LIMIT_MESSAGES": "1000000/minute",
+        # Setup makes ~2 logins/registrations per pair; the default 20/minute would stall it.
+        "RATE_LIMIT_AUTH": "1000000/minute",
         "JWT_ACCESS_TOKEN_MINUTES": "120",
         "LOG_LEVEL": "WARNING",
     })
@@ -148,15 +151,15 @@ def app_env(port: int, database_url: str, redis_url: str | None,
 
 
 def start_app(tmpdir: Path, database_url: str, redis_url: str | None,
-              extra_env: list[str]) -> ServerProc:
-    check_app_present()
+              extra_env: list[str], root: Path = REPO) -> ServerProc:
+    check_app_present(root)
     port = free_port()
     env = app_env(port, database_url, redis_url, extra_env)
     upgrade_log = tmpdir / "app-db-upgrade.log"
     with upgrade_log.open("wb") as fh:
         try:
             rc = subprocess.run(
-                [venv_bin("flask"), "--app", "web.app", "db", "upgrade"], cwd=REPO, env=env,
+                [venv_bin("flask"), "--app", "web.app", "db", "upgrade"], cwd=root, env=env,
                 stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=180,
             ).returncode
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -164,7 +167,8 @@ def start_app(tmpdir: Path, database_url: str, redis_url: str | None,
     if rc != 0:
         raise TargetError(f"flask db upgrade exited {rc}; log {upgrade_log}:\n"
                           + _tail(upgrade_log))
-    srv = _spawn("app", [venv_bin("python"), "-m", "web.serve"], env, tmpdir / "app.log", port)
+    srv = _spawn("app", [venv_bin("python"), "-m", "web.serve"], env, tmpdir / "app.log", port,
+                 cwd=root)
     try:
         srv.wait_healthy(timeout=60)
     except BaseException:
@@ -247,7 +251,7 @@ def relay_specs(pairs: int) -> list[dict[str, Any]]:
 
 def _pg_exec(server_url: str, sql: str) -> None:
     try:
-        import psycopg2  # noqa: PLC0415 - optional: fall back to psql
+        import psycopg2  # optional: falls back to psql
     except ImportError:
         subprocess.run(["psql", server_url, "-v", "ON_ERROR_STOP=1", "-qc", sql],
                        check=True, timeout=60, stdin=subprocess.DEVNULL)

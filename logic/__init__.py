@@ -1,1 +1,1 @@
-"""Pure domain logic: no Flask, database or Celery imports."""
+"""Plain-function business logic (no Flask, DB or Celery)."""

@@ -7,7 +7,7 @@ from apiflask import APIFlask
 from flask import request
 from sqlalchemy import event
 
-from actions import events, presence
+from actions import events, presence, rate_limits
 from actions.errors import TooLarge
 from web.config import Settings
 from web.errors import register_error_handlers
@@ -70,7 +70,6 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
                                          "bearerFormat": "JWT"}},
         INFO={"description": "REST API of the booking chat backend. Real-time events are on "
               "the Socket.IO namespace /realtime; see the README's events reference."},
-        JSON_SORT_KEYS=False,
     )
     if overrides:
         app.config.update(overrides)
@@ -79,6 +78,7 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
             app.config["SQLALCHEMY_ENGINE_OPTIONS"] = (
                 _sqlite_engine_options(settings) if is_sqlite else {"pool_pre_ping": True}
             )
+    app.json.sort_keys = False
     configure_logging(settings)
 
     db.init_app(app)
@@ -91,6 +91,7 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
 
     redis_url = app.config.get("REDIS_URL_OVERRIDE", settings.redis_url)
     presence.configure(redis_url)
+    rate_limits.configure(redis_url)
     if role == "web":
         socketio.init_app(
             app,
@@ -103,8 +104,8 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
             ping_timeout=20,
             max_http_buffer_size=1_000_000,
         )
-        import web.realtime  # noqa: F401  (registers the socket handlers)
         import web.chat_socket  # noqa: F401
+        import web.realtime  # noqa: F401  (registers the socket handlers)
 
         events.configure(_local_emitter)
     else:
@@ -146,9 +147,18 @@ def _queue_emitter(redis_url: str | None):
 
 
 def _register_blueprints(app: APIFlask) -> None:
-    from web import auth_routes, business_routes, chat_routes, health_routes
+    from web import (
+        attachment_routes,
+        auth_routes,
+        automation_routes,
+        business_routes,
+        chat_routes,
+        health_routes,
+        notification_routes,
+    )
 
-    for module in (health_routes, auth_routes, business_routes, chat_routes):
+    for module in (health_routes, auth_routes, business_routes, chat_routes, attachment_routes,
+                   automation_routes, notification_routes):
         app.register_blueprint(module.bp)
 
 

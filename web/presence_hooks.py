@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 from actions import presence, presence_events
 from actions.actors import Actor
@@ -10,16 +11,27 @@ from web.extensions import socketio
 
 log = logging.getLogger(__name__)
 
-# The actor of each socket this process holds; looked up on every event, so a dict.
-_actors: dict[str, Actor] = {}
 
 
-def actor_for(sid: str) -> Actor | None:
-    return _actors.get(sid)
+@dataclass
+class SocketState:
+    actor: Actor
+    # Rooms this socket joined: typing is relayed only there, with no database look-up.
+    joined: set[int] = field(default_factory=set)
+    # room id -> when "is typing" was last relayed, to throttle what one client makes a room hear.
+    typing_at: dict[int, float] = field(default_factory=dict)
+
+
+# The state of each socket this process holds; looked up on every event, so a dict.
+_sockets: dict[str, SocketState] = {}
+
+
+def state_for(sid: str) -> SocketState | None:
+    return _sockets.get(sid)
 
 
 def connected(sid: str, actor: Actor, token_exp: int) -> None:
-    _actors[sid] = actor
+    _sockets[sid] = SocketState(actor)
     sock = presence.Socket(sid, actor.id, actor.business_id if actor.is_staff else None,
                            actor.jti or "")
     if presence.store().connect(sock, token_exp):
@@ -27,7 +39,8 @@ def connected(sid: str, actor: Actor, token_exp: int) -> None:
 
 
 def disconnected(sid: str) -> None:
-    actor = _actors.pop(sid, None)
+    state = _sockets.pop(sid, None)
+    actor = state.actor if state else None
     result = presence.store().disconnect(sid)
     if actor is not None and result is not None and result[1]:
         presence_events.announce_actor(actor, online=False)

@@ -54,23 +54,23 @@ def error_ack(error: DomainError) -> dict:
 
 
 def socket_event(name: str, schema: Schema | None = None) -> Callable:
-    """Register a handler that gets (actor, payload) and answers with an ack dict.
+    """Register a handler that gets (socket state, payload) and answers with an ack dict.
 
     Bad payloads and domain errors become {ok: false, error}; nothing escapes
     to crash the socket.
     """
 
-    def decorate(handler: Callable[[Actor, dict], dict]) -> Callable:
+    def decorate(handler: Callable[[presence_hooks.SocketState, dict], dict]) -> Callable:
         @functools.wraps(handler)
         def wrapper(payload: object = None, *_extra: object) -> dict:
-            actor = presence_hooks.actor_for(request.sid)
+            state = presence_hooks.state_for(request.sid)
             try:
-                if actor is None:
+                if state is None:
                     raise Unauthorized()
                 if not isinstance(payload, dict):
                     raise InvalidInput("The payload must be an object.")
                 data = schema.load(payload) if schema is not None else payload
-                return {"ok": True, **handler(actor, data)}
+                return {"ok": True, **handler(state, data)}
             except ValidationError as exc:
                 tx.rollback()
                 return error_ack(InvalidInput(_first_error(exc.messages), details=exc.messages))

@@ -22,6 +22,8 @@ def celery_init_app(app: Flask) -> Celery:
         celery_app.conf.task_always_eager = True
     celery_app.set_default()
     app.extensions["celery"] = celery_app
-    import workers.tasks  # noqa: F401  (registers the tasks on this app)
+    import workers.activity_tasks  # noqa: F401  (registers the tasks on this app)
+    import workers.automation_tasks  # noqa: F401
+    import workers.tasks  # noqa: F401
 
     return celery_app

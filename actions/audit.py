@@ -1,0 +1,238 @@
+"""Recording events of the host platform in the audit log, and reading it back.
+
+:func:`record_event` is the one way in, behind ``POST /api/events`` and for
+code that runs beside the app (bookings, payments, the chat automation). Each
+new entry is converted into a notification by the worker task
+``workers.tasks.process_audit_log``; the entry keeps a ``processing_state`` so
+the beat sweep finds what an enqueue or a worker lost.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from actions import jobs, tx
+from actions.actors import Actor, require_staff
+from actions.errors import InvalidInput, TooLarge
+from actions.notification_rules import check_type
+from models import AuditLog, db
+from models.base import utcnow
+
+log = logging.getLogger("activity")
+
+PROCESS_TASK = "workers.tasks.process_audit_log"
+MAX_DATA_BYTES = 16 * 1024
+MAX_KEY_CHARS = 128
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Recorded:
+    id: int
+    created: bool
+
+
+def _check_data(data: object) -> dict:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidInput("data must be a JSON object.", code="invalid_data")
+    try:
+        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("data must hold JSON values only.", code="invalid_data") from exc
+    if len(encoded.encode("utf-8")) > MAX_DATA_BYTES:
+        raise TooLarge(f"data is larger than {MAX_DATA_BYTES // 1024} KB.")
+    # Stored as the JSON round trip so a Python caller's tuples or str keys
+    # read back exactly as an HTTP caller's would.
+    return json.loads(encoded)
+
+
+def _check_key(key: object) -> str | None:
+    if key is None:
+        return None
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_CHARS:
+        raise InvalidInput(
+            f"idempotency_key must be a string of 1 to {MAX_KEY_CHARS} characters.",
+            code="invalid_idempotency_key",
+        )
+    return key
+
+
+def _by_key(business_id: int, key: str) -> int | None:
+    return db.session.scalar(
+        select(AuditLog.id).where(
+            AuditLog.business_id == business_id, AuditLog.idempotency_key == key
+        )
+    )
+
+
+def record(
+    business_id: int,
+    type_: str,
+    data: object = None,
+    actor_id: int | None = None,
+    idempotency_key: object = None,
+    *,
+    commit: bool = True,
+) -> Recorded:
+    """Store one audit entry and enqueue its conversion; see :func:`record_event`."""
+    check_type(type_)
+    clean = _check_data(data)
+    key = _check_key(idempotency_key)
+    if key is not None:
+        existing = _by_key(business_id, key)
+        if existing is not None:
+            return Recorded(existing, False)
+    entry = AuditLog(
+        business_id=business_id, type=type_, actor_id=actor_id, data=clean,
+        idempotency_key=key, processing_state="pending", attempts=0, created_at=utcnow(),
+    )
+    try:
+        # A savepoint, so losing a race on the idempotency key leaves the
+        # caller's own transaction intact.
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError:
+        existing = _by_key(business_id, key) if key is not None else None
+        if existing is None:
+            raise
+        return Recorded(existing, False)
+    entry_id = entry.id
+    jobs.enqueue(PROCESS_TASK, entry_id)
+    if commit:
+        tx.commit()
+    log.info(
+        "audit entry recorded",
+        extra={"audit_log_id": entry_id, "business_id": business_id, "event_type": type_,
+               "actor_id": actor_id, "with_key": key is not None, "committed": commit},
+    )
+    return Recorded(entry_id, True)
+
+
+def record_event(
+    business_id: int,
+    type: str,
+    data: dict | None = None,
+    actor_id: int | None = None,
+    idempotency_key: str | None = None,
+    *,
+    commit: bool = True,
+) -> int:
+    """Record an event of the host platform; returns the audit log entry's id.
+
+    ``type`` is dotted lowercase (``booking.created``), ``data`` a JSON object
+    of at most 16 KB. With an ``idempotency_key`` a repeat records nothing and
+    returns the first entry's id, also when two calls race. Raises
+    InvalidInput or TooLarge before anything is written.
+
+    With ``commit=False`` the entry joins the caller's transaction and the
+    conversion task is enqueued by the caller's ``tx.commit()``. That is how
+    the chat automation reports an escalation: it records ``chat.escalated``
+    (``data`` with ``room_id``, ``customer_name``, ``question``; key
+    ``chat.escalated:<room_id>:<seq>``) in the transaction that sets the room
+    ``waiting_for_staff``, so the audit log, the activity summary and the
+    business's notification rules all see it, and a retried automation task
+    cannot notify twice.
+    """
+    return record(business_id, type, data, actor_id, idempotency_key, commit=commit).id
+
+
+def record_for(actor: Actor, type_: object, data: object,
+               idempotency_key: object = None) -> Recorded:
+    """``POST /api/events``: the business is the caller's; staff and owners only."""
+    business_id = require_staff(actor)
+    if not isinstance(type_, str):
+        raise InvalidInput("type must be a string.", code="invalid_type")
+    return record(business_id, type_, data, actor.id, idempotency_key)
+
+
+def clamp_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    return max(1, min(int(limit), MAX_LIMIT))
+
+
+def _type_filter(type_filter: str):
+    # "booking.*" selects a family of types; anything else is an exact type.
+    if type_filter.endswith(".*"):
+        prefix = type_filter[:-1]
+        check_type(prefix + "x")
+        return AuditLog.type.startswith(prefix, autoescape=True)
+    check_type(type_filter)
+    return AuditLog.type == type_filter
+
+
+def list_for(actor: Actor, type_filter: str | None = None, limit: int | None = None,
+             before_id: int | None = None) -> tuple[list[AuditLog], int | None]:
+    """The business's entries, newest first; returns (entries, next_before_id)."""
+    business_id = require_staff(actor)
+    limit = clamp_limit(limit)
+    query = select(AuditLog).where(AuditLog.business_id == business_id)
+    if type_filter:
+        query = query.where(_type_filter(type_filter))
+    if before_id is not None:
+        query = query.where(AuditLog.id < before_id)
+    rows = db.session.scalars(query.order_by(AuditLog.id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+def stale_pending_ids(older_than_s: float = 30.0, batch: int = 500) -> list[int]:
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    return list(db.session.scalars(
+        select(AuditLog.id)
+        .where(AuditLog.processing_state == "pending", AuditLog.created_at < cutoff)
+        .order_by(AuditLog.id)
+        .limit(batch)
+    ))
+
+
+def requeue_stale(older_than_s: float = 30.0, batch: int = 500, max_attempts: int = 5) -> dict:
+    """Enqueue again what stayed pending; give up (``failed``) after max_attempts sweeps.
+
+    Failed entries stay in the log, visible and re-queueable by hand, so
+    nothing is lost; they only stop being retried forever.
+    """
+    ids = stale_pending_ids(older_than_s, batch)
+    if not ids:
+        return {"requeued": 0, "failed": 0}
+    db.session.execute(
+        update(AuditLog)
+        .where(AuditLog.id.in_(ids), AuditLog.attempts >= max_attempts)
+        .values(processing_state="failed")
+    )
+    retry_ids = list(db.session.scalars(
+        select(AuditLog.id).where(AuditLog.id.in_(ids), AuditLog.processing_state == "pending")
+    ))
+    if retry_ids:
+        db.session.execute(
+            update(AuditLog).where(AuditLog.id.in_(retry_ids))
+            .values(attempts=AuditLog.attempts + 1)
+        )
+    for entry_id in retry_ids:
+        jobs.enqueue(PROCESS_TASK, entry_id)
+    tx.commit()
+    failed = len(ids) - len(retry_ids)
+    if retry_ids or failed:
+        log.warning("audit entries swept",
+                    extra={"requeued": len(retry_ids), "failed": failed})
+    return {"requeued": len(retry_ids), "failed": failed}
+
+
+def mark_failed(audit_log_id: int) -> None:
+    """The task gave up on this entry: keep it, flagged, for an operator."""
+    db.session.execute(
+        update(AuditLog)
+        .where(AuditLog.id == audit_log_id, AuditLog.processing_state == "pending")
+        .values(processing_state="failed", attempts=AuditLog.attempts + 1)
+    )
+    tx.commit()
+    log.error("audit entry failed", extra={"audit_log_id": audit_log_id})

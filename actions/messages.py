@@ -1,0 +1,202 @@
+"""Messages: send (the hot path), history and catch-up, read receipts, bot replies."""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from actions import events, jobs, rate_limits, rooms, tx
+from actions.actors import Actor
+from actions.errors import Conflict, InvalidInput
+from models import Message, Participant, Room, db
+from models.base import iso, utcnow
+
+AUTOMATION_TASK = "workers.tasks.process_customer_message"
+MAX_PAGE = 200
+
+
+def clean_content(content: object) -> str:
+    if not isinstance(content, str):
+        raise InvalidInput("content must be a string.")
+    text = content.strip()
+    limit = current_app.config["SETTINGS"].max_message_chars
+    if not text:
+        raise InvalidInput("content must not be empty.", code="empty_content")
+    if len(text) > limit:
+        raise InvalidInput(f"content is longer than {limit} characters.", code="content_too_long")
+    return text
+
+
+def _next_seq(room: Room) -> int:
+    """Take the room's next seq inside the current transaction.
+
+    The UPDATE locks the room's row until commit (PostgreSQL) or holds the write
+    lock (SQLite), so concurrent senders queue here and seqs stay gap-free: a
+    transaction that rolls back gives its number back.
+    """
+    now = utcnow()
+    seq = db.session.execute(
+        update(Room).where(Room.id == room.id)
+        .values(last_seq=Room.last_seq + 1, last_activity_at=now)
+        .returning(Room.last_seq)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    set_committed_value(room, "last_seq", seq)
+    set_committed_value(room, "last_activity_at", now)
+    return seq
+
+
+def send(
+    actor: Actor,
+    room_id: int,
+    content: object,
+    client_msg_id: str | None = None,
+    attachment_ids: list[int] | None = None,
+) -> tuple[dict, bool]:
+    """Store a message and emit it after commit. Returns (message, created).
+
+    A repeated client_msg_id from the same sender returns the stored message and
+    emits nothing, so a client may retry a send whose ack it never saw.
+    """
+    text = clean_content(content)
+    rate_limits.hit(current_app.config["SETTINGS"].rate_limit_messages, "send", actor.id)
+    room = rooms.visible_room(actor, room_id)
+    if room.status == "closed":
+        raise Conflict("This conversation is closed.", code="room_closed")
+    customer_message = room.type == "customer" and not actor.is_staff
+    message = Message(
+        room_id=room.id, seq=_next_seq(room), sender_id=actor.id, sender_type=actor.sender_type,
+        kind="text", content=text, client_msg_id=client_msg_id,
+        automation_state="pending" if customer_message else "none", created_at=utcnow(),
+    )
+    db.session.add(message)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        tx.rollback()
+        return _existing(actor, room_id, client_msg_id), False
+    attachments: list[dict] = []
+    if attachment_ids:
+        from actions import attachments as attachment_actions
+
+        attachments = attachment_actions.link_to_message(actor, room.id, message.id, attachment_ids)
+    if actor.is_staff and room.type == "customer" and room.status == "waiting_for_staff":
+        rooms.set_status(room, "open")
+    data = message.to_dict(attachments)
+    events.new_message(data)
+    if customer_message:
+        jobs.enqueue(AUTOMATION_TASK, message.id)
+    tx.commit()
+    return data, True
+
+
+def _existing(actor: Actor, room_id: int, client_msg_id: str | None) -> dict:
+    existing = None
+    if client_msg_id is not None:
+        existing = db.session.scalar(select(Message).where(
+            Message.sender_id == actor.id, Message.client_msg_id == client_msg_id))
+    if existing is None:
+        raise Conflict("The message could not be stored; try again.")
+    if existing.room_id != room_id:
+        raise Conflict("This client_msg_id was already used in another room.",
+                       code="client_msg_id_reused")
+    return with_attachments([existing])[0]
+
+
+def with_attachments(messages: list[Message]) -> list[dict]:
+    from actions import attachments as attachment_actions
+
+    by_message = attachment_actions.dicts_for_messages([m.id for m in messages]) if messages else {}
+    return [m.to_dict(by_message.get(m.id)) for m in messages]
+
+
+def history(
+    actor: Actor,
+    room_id: int,
+    after_seq: int | None = None,
+    before_seq: int | None = None,
+    limit: int = 50,
+) -> tuple[Room, list[dict], bool]:
+    """A page of messages in ascending seq, and whether more lie beyond it.
+
+    With after_seq: the oldest page above it (catch-up); otherwise the newest
+    page below before_seq (or overall).
+    """
+    room = rooms.visible_room(actor, room_id)
+    return room, *page(room.id, after_seq, before_seq, limit)
+
+
+def page(room_id: int, after_seq: int | None, before_seq: int | None, limit: int) -> tuple[list[dict], bool]:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}.")
+    query = select(Message).where(Message.room_id == room_id)
+    if after_seq is not None:
+        query = query.where(Message.seq > after_seq)
+    if before_seq is not None:
+        query = query.where(Message.seq < before_seq)
+    if after_seq is not None:
+        rows = list(db.session.scalars(query.order_by(Message.seq).limit(limit + 1)))
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+    else:
+        rows = list(db.session.scalars(query.order_by(Message.seq.desc()).limit(limit + 1)))
+        has_more = len(rows) > limit
+        rows = list(reversed(rows[:limit]))
+    return with_attachments(rows), has_more
+
+
+def mark_read(actor: Actor, room_id: int, up_to_seq: int) -> int:
+    """Move the reader's pointer forward (never back) and tell the room. Returns the pointer."""
+    room = rooms.visible_room(actor, room_id)
+    target = max(0, min(up_to_seq, room.last_seq))
+    now = utcnow()
+    participant = db.session.get(Participant, (room.id, actor.id))
+    if participant is None:
+        participant = Participant(room_id=room.id, user_id=actor.id, last_read_seq=0,
+                                  is_member=room.type == "staff" or not actor.is_staff)
+        db.session.add(participant)
+        db.session.flush()
+    moved = db.session.execute(
+        update(Participant)
+        .where(Participant.room_id == room.id, Participant.user_id == actor.id,
+               Participant.last_read_seq < target)
+        .values(last_read_seq=target, last_read_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved:
+        events.messages_read(room.id, actor.id, target, iso(now))
+        tx.commit()
+        return target
+    tx.commit()
+    return max(target, db.session.scalar(select(Participant.last_read_seq).where(
+        Participant.room_id == room.id, Participant.user_id == actor.id)) or 0)
+
+
+def post_bot_message(
+    room: Room,
+    kind: str,
+    content: str,
+    dedup_key: str,
+    faq_id: int | None = None,
+    confidence: float | None = None,
+) -> dict | None:
+    """Add an automated reply in the caller's transaction; None if it was already posted.
+
+    dedup_key is unique per room, so a re-run task cannot post the same reply twice.
+    The caller commits.
+    """
+    exists = db.session.scalar(select(Message.id).where(
+        Message.room_id == room.id, Message.dedup_key == dedup_key))
+    if exists is not None:
+        return None
+    message = Message(
+        room_id=room.id, seq=_next_seq(room), sender_id=None, sender_type="bot", kind=kind,
+        content=content, dedup_key=dedup_key, faq_id=faq_id, confidence=confidence,
+        created_at=utcnow(),
+    )
+    db.session.add(message)
+    db.session.flush()
+    data = message.to_dict()
+    events.bot_message(data)
+    return data

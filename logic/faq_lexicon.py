@@ -1,0 +1,188 @@
+"""Word lists for the FAQ matcher: stopwords, chat shorthand, typos and booking-domain concepts.
+
+Everything here is generic to booking businesses (salons, clinics, studios); nothing names a
+particular business. Concept tokens are UPPER CASE so they can never collide with real words,
+which are always lower-cased before they get here.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Contractions written without the apostrophe, as customers type on phones.
+BARE_CONTRACTIONS: dict[str, str] = {
+    "dont": "do not", "cant": "can not", "cannot": "can not", "wont": "will not",
+    "im": "i am", "ive": "i have", "id": "i would", "ill": "i will", "isnt": "is not",
+    "arent": "are not", "doesnt": "does not", "didnt": "did not", "wasnt": "was not",
+    "werent": "were not", "havent": "have not", "hasnt": "has not", "shouldnt": "should not",
+    "couldnt": "could not", "wouldnt": "would not", "whats": "what is", "thats": "that is",
+    "theres": "there is", "wheres": "where is", "hows": "how is", "youre": "you are",
+    "ur": "your", "u": "you", "r": "are", "y": "why",
+}
+
+# Apostrophe suffixes; "'s" is a possessive except after these pronouns.
+SUFFIX_EXPANSIONS: dict[str, str] = {
+    "n't": "not", "'re": "are", "'m": "am", "'ll": "will", "'ve": "have", "'d": "would",
+}
+IS_PRONOUNS = frozenset("it what that there where who here he she how when".split())
+IRREGULAR_NOT = {"won't": "will not", "can't": "can not", "shan't": "shall not"}
+
+# Shorthand, common misspellings and US spellings mapped to the word the FAQs would use.
+SURFACE: dict[str, str] = {
+    "pls": "please", "plz": "please", "plse": "please", "pleas": "please",
+    "thx": "thanks", "thnx": "thanks", "tnx": "thanks", "ty": "thanks",
+    "appt": "appointment", "appts": "appointments", "apt": "appointment",
+    "apts": "appointments", "appnt": "appointment", "apointment": "appointment",
+    "appoinment": "appointment", "appointmnt": "appointment", "appoitment": "appointment",
+    "appiontment": "appointment", "apointement": "appointment", "appointmet": "appointment",
+    "booking": "appointment", "bookings": "appointments", "bookin": "appointment",
+    "reservation": "appointment", "reservations": "appointments",
+    "cancle": "cancel", "cancl": "cancel", "canel": "cancel", "cancell": "cancel",
+    "cancelation": "cancellation", "cancelations": "cancellations",
+    "resched": "reschedule", "reshedule": "reschedule", "rescedule": "reschedule",
+    "reschedual": "reschedule", "reschedulle": "reschedule",
+    "2moro": "tomorrow", "2morrow": "tomorrow", "tmrw": "tomorrow", "tmr": "tomorrow",
+    "tmrow": "tomorrow", "tomoz": "tomorrow", "tomorow": "tomorrow", "tommorow": "tomorrow",
+    "tommorrow": "tomorrow", "2day": "today", "tonite": "tonight",
+    "wk": "week", "wks": "weeks", "wknd": "weekend", "wkend": "weekend",
+    "mon": "monday", "tue": "tuesday", "tues": "tuesday", "weds": "wednesday",
+    "thu": "thursday", "thur": "thursday", "thurs": "thursday", "fri": "friday",
+    "sat": "saturday",
+    "hr": "hour", "hrs": "hours", "min": "minute", "mins": "minutes",
+    "info": "information", "msg": "message", "ph": "phone", "tel": "telephone",
+    "num": "number", "abt": "about", "b4": "before", "bc": "because", "cuz": "because",
+    "coz": "because", "cos": "because", "wat": "what", "wot": "what", "wht": "what",
+    "wen": "when", "hw": "how", "dat": "that", "gud": "good", "tho": "though",
+    "color": "colour", "colors": "colours", "coloring": "colouring", "colored": "coloured",
+    "favorite": "favourite", "center": "centre", "giftcard": "gift card",
+    "giftcards": "gift cards", "voucha": "voucher", "vocher": "voucher",
+    "vouchar": "voucher", "voucer": "voucher", "parkin": "parking", "adress": "address",
+    "addres": "address", "adres": "address", "locaton": "location", "loction": "location",
+    "paymnt": "payment", "payement": "payment", "paymant": "payment",
+    "insurence": "insurance", "offers": "deals", "postcode": "postcode",
+    "zipcode": "postcode", "zip": "postcode",
+}
+
+_BUSINESS_NOUNS = r"(salon|clinic|studio|shop|office|practice|spa|centre|place|building|surgery)"
+_BOOKING_NOUNS = r"(appointment|session|slot|time|date|day|week)s?"
+
+# Multi-word expressions, applied to the space-joined, lower-cased, shorthand-expanded text.
+PHRASES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(pattern), repl)
+    for pattern, repl in [
+        # "How long have you been open / a physio" asks about experience, not a duration.
+        (r"\bhow long (have|has) (you|it|they|the \w+|your \w+) (been|had|worked)\b",
+         "TENURE"),
+        (r"\bhow much\b(?! (notice|time|longer|earlier|before|in advance)\b)", "PRICE"),
+        (r"\bhow long\b", "DURATION"),
+        (r"\bhow many\b", "HOWMANY"),
+        (r"\bgift ?(card|cert|certificate)s?\b", "VOUCHER"),
+        (r"\bcar ?parks?\b|\bparking (space|spot|lot)s?\b", "PARK"),
+        (r"\b(no ?show|not (turn|show)(ing|ed)? up|not attend(ing)?)s?\b", "NOSHOW"),
+        (r"\bcall(ing|ed)? off\b", "CANCEL"),
+        # "change/move/swap ... my appointment" means reschedule; the verb alone does not.
+        (r"\b(change|changing|move|moving|switch|swap|shift|push|bring)\b"
+         r"(?=(?: \w+){0,4}? " + _BOOKING_NOUNS + r"\b)", "RESCHEDULE"),
+        (r"\b(different|another|other|later|earlier) (day|time|date|slot)\b", "RESCHEDULE"),
+        (r"\bwhere(abouts)? (are|is) (you|your " + _BUSINESS_NOUNS + r"|the "
+         + _BUSINESS_NOUNS + r")\b", "LOCATION"),
+        (r"\b(find|get to|get into|reach) (you|your " + _BUSINESS_NOUNS + r"|the "
+         + _BUSINESS_NOUNS + r")\b", "LOCATION"),
+        (r"\bget there\b", "LOCATION"),
+        (r"\b(get|be|keep|stay) in touch\b", "CONTACT"),
+        (r"\b(phone|telephone|contact|mobile|whatsapp) (number|no)\b", "CONTACT"),
+        (r"\b(your|the) number\b", "CONTACT"),
+        (r"\bcall (me|us) back\b", "CONTACT"),
+        (r"\b(speak|talk|chat) (to|with)\b", "CONTACT"),
+        (r"\bmoney back\b", "REFUND"),
+        (r"\b(make|get|schedule|arrange|set up)( an?| my| another)? appointment",
+         "BOOK appointment"),
+        (r"\bbook (me )?in\b", "BOOK"),
+        (r"\b(step free|ground floor)\b", "ACCESS"),
+        (r"\bopening (hours|times)\b", "HOURS"),
+        (r"\brun(ning)? late\b", "LATE"),
+        (r"\b(apple|google|samsung) pay\b|\bbank transfer\b|\bpay pal\b", "PAY"),
+        # Ages under 18 signal a child; "my 80 year old mum" does not.
+        (r"\b(1[0-7]|[1-9]) ?(year|yr)s? old\b", "CHILD"),
+    ]
+]
+
+# Stems (Snowball English) that name the same thing in booking conversations.
+CONCEPT_WORDS: dict[str, tuple[str, ...]] = {
+    "PRICE": ("price", "cost", "fee", "charge", "rates", "tariff", "expensive", "cheap",
+              "pricelist"),
+    "PAY": ("pay", "payment", "card", "cash", "contactless", "amex", "visa", "mastercard",
+            "paypal", "debit", "credit", "klarna", "cheque"),
+    "RESCHEDULE": ("reschedule", "rebook", "rearrange", "postpone"),
+    "BOOK": ("book", "schedule", "reserve"),
+    "APPOINTMENT": ("appointment", "session", "slot"),
+    "HOURS": ("open", "close", "hour", "shut"),
+    "LOCATION": ("location", "located", "address", "postcode", "directions", "whereabouts",
+                 "satnav", "map", "situated"),
+    "PARK": ("park", "car"),
+    "LATE": ("late", "delay", "traffic"),
+    "VOUCHER": ("voucher", "gift"),
+    "CONTACT": ("contact", "phone", "telephone", "call", "ring", "email", "mail",
+                "whatsapp"),
+    "PERSON": ("person", "human", "someone", "somebody", "anyone", "anybody"),
+    "ACCESS": ("access", "accessible", "wheelchair", "disabled", "disability", "stairs",
+               "step", "ramp"),
+    "CHILD": ("child", "children", "kid", "son", "daughter", "boy", "girl", "toddler",
+              "teen", "teenager", "baby", "infant", "junior"),
+    "COMPANION": ("partner", "husband", "wife", "boyfriend", "girlfriend", "mum", "mom",
+                  "mother", "dad", "father", "friend", "sister", "brother", "family"),
+    "DISCOUNT": ("discount", "deal", "promo", "promotion", "coupon", "cheaper"),
+    "REFUND": ("refund", "reimburse"),
+    "PET": ("dog", "cat", "pet", "puppy"),
+    "INSURANCE": ("insurance", "insurer", "bupa", "axa", "aviva", "vitality", "simplyhealth"),
+    "DURATION": ("duration",),
+    "NOSHOW": ("miss",),
+    "STAFF": ("stylist", "hairdresser", "therapist", "physio", "physiotherapist",
+              "practitioner", "technician", "tech", "beautician"),
+    "WEEKEND": ("saturday", "sunday", "weekend"),
+    "WEEKDAY": ("monday", "tuesday", "wednesday", "thursday", "friday", "weekday"),
+}
+
+# Context words that rarely change what is being asked ("... on saturday", "... for my mum");
+# they count less when judging how much of a question an FAQ covers.
+QUALIFIER_WORDS = (
+    "today tomorrow tonight morning afternoon evening night week month year day date time "
+    "minute next soon now moment asap earlier later first salon clinic studio shop spa "
+    "practice centre surgery place building"
+).split()
+QUALIFIER_CONCEPTS = ("WEEKEND", "WEEKDAY", "COMPANION")
+
+STOPWORDS = frozenset(
+    """
+    a an the i me my mine myself we us our ours you your yours yourself he him his she her
+    it its they them their this that these those is am are was were be been being do does
+    did doing done have has had having get gets got getting make makes made can could would
+    should will shall may might must need needs want wants wanted like to of in on at for
+    with from by about as into onto up out if or and but so then than just also too very
+    really please thanks thank hi hello hey hiya heya dear there here any anything some
+    something what which who whom whose when where why how not no yes ok okay sorry quick
+    question wondering wonder wondered know tell let possible able go going come coming
+    comes again still all bit lot lots x xx xxx one would much many well good best great
+    offer offering provide sell use using used treat help helps anymore instead though
+    because actually currently usually normally roughly just already ever even such own
+    does kind sort thing things way okay yeah yep hmm ah oh please information real actual
+    over through via after before during within across around under between per near nearby
+    see seen seeing happen happens happened give giving send sent buy bought say said saying
+    ask asking asked look looking try trying put keep work working mean think hope hoping
+    maybe perhaps probably definitely anyway quite pretty only
+    """.split()
+)
+
+SMALL_TALK_WORDS = frozenset(
+    """
+    hi hello hey heya hiya hiyah yo howdy morning afternoon evening night good gm gn thanks
+    thank thx ty tysm cheers ta bye goodbye byee cya see ya later soon you u ok okay k kk
+    okey okie alright great cool perfect awesome nice lovely brilliant fab fabulous amazing
+    super wonderful excellent sure yes yep yeah yup no nope nah sounds sound got it np
+    problem problems lol haha hahaha hehe welcome have a nice day great weekend so much
+    very lot lots again for the your help appreciated appreciate that that's thats is fine
+    all right will do noted understood many and x xx xxx oh ah hmm wow how are r doing
+    you're youre im i'm i am well too thankyou cheers mate all the best take care speak
+    soon talk tomorrow then bless hun babe love dear
+    """.split()
+)

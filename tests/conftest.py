@@ -1,0 +1,147 @@
+"""Shared fixtures: a real database per session (SQLite, or PostgreSQL with
+TEST_DATABASE=postgres), a private redis-server, the app in embedded mode."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+
+_tmp = Path(tempfile.mkdtemp(prefix="chat-tests-"))
+os.environ.update(
+    INSTANCE_PATH=str(_tmp / "instance"),
+    UPLOAD_DIR=str(_tmp / "uploads"),
+    JWT_SECRET_KEY="test-secret-key-that-is-long-enough-for-hs256",
+    ASYNC_MODE="threading",
+    LOG_LEVEL="WARNING",
+    RATE_LIMIT_MESSAGES="1000/minute",
+    RATE_LIMIT_AUTH="1000/minute",
+)
+os.environ.pop("REDIS_URL", None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _create_pg_database() -> tuple[str, str]:
+    import psycopg2
+
+    name = f"chat_test_{uuid.uuid4().hex[:10]}"
+    conn = psycopg2.connect(f"{PG_SERVER}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return name, f"{PG_SERVER}/{name}"
+
+
+def _drop_pg_database(name: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG_SERVER}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database for the whole session, migrated to the newest revision."""
+    if os.environ.get("TEST_DATABASE", "sqlite") == "postgres":
+        name, url = _create_pg_database()
+        os.environ["DATABASE_URL"] = url
+        yield url
+        _drop_pg_database(name)
+    else:
+        url = f"sqlite:///{_tmp / 'test.db'}"
+        os.environ["DATABASE_URL"] = url
+        yield url
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str):
+    from web.app import create_app
+    from web.bootstrap import migrate_database
+
+    application = create_app({"TESTING": True})
+    migrate_database(application)
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request) -> Iterator[None]:
+    """Empty every table before a test that uses the app, so tests do not see each other."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    application = request.getfixturevalue("app")
+    from actions import presence
+    from models import db
+
+    with application.app_context():
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(db.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                db.session.execute(db.text(f"DELETE FROM {name}"))
+        db.session.commit()
+    presence.configure(None)
+    from actions import rate_limits
+
+    rate_limits.reset()
+    yield
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A private redis-server on a free port, for the tests that need a real one."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (.ci/run installs it)")
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="redis-")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", workdir],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("redis-server did not start")
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+    shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,113 @@
+"""Schemas of the chat REST routes and socket events."""
+from __future__ import annotations
+
+from apiflask import Schema
+from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range
+from marshmallow import EXCLUDE, RAISE, ValidationError, validates_schema
+
+Id = lambda **kw: Integer(strict=True, validate=Range(1, 2**53), **kw)  # noqa: E731
+Seq = lambda **kw: Integer(strict=True, validate=Range(0, 2**31), **kw)  # noqa: E731
+
+
+class RoomCreateIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    business_id = Id()
+    type = String(validate=OneOf(["customer", "staff"]))
+    participant_ids = List(Id(), validate=Length(max=100))
+    name = String(validate=Length(1, 120))
+
+    @validates_schema
+    def check_shape(self, data: dict, **_kwargs: object) -> None:
+        if data.get("type") == "staff":
+            if "participant_ids" not in data:
+                raise ValidationError("participant_ids is required for a staff room.",
+                                      "participant_ids")
+        elif "business_id" not in data:
+            raise ValidationError("business_id is required.", "business_id")
+
+
+class SendIn(Schema):
+    # Unknown keys such as a spoofed sender_id are dropped: the sender is the token's user.
+    class Meta:
+        unknown = EXCLUDE
+
+    room_id = Id()
+    content = String(required=True, validate=Length(max=100_000))
+    client_msg_id = String(validate=Length(1, 64), allow_none=True)
+    attachment_ids = List(Id(), validate=Length(max=10))
+
+
+class JoinIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    room_id = Id(required=True)
+    after_seq = Seq(allow_none=True)
+
+
+class RoomIdIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    room_id = Id(required=True)
+
+
+class TypingIn(RoomIdIn):
+    is_typing = Boolean(required=True, truthy={True}, falsy={False})
+
+
+class ReadIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    room_id = Id()
+    up_to_seq = Seq(required=True)
+
+
+class HistoryQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    after_seq = Integer(validate=Range(0, 2**31))
+    before_seq = Integer(validate=Range(1, 2**31))
+    limit = Integer(load_default=50, validate=Range(1, 200))
+
+
+class RoomOut(Schema):
+    id = Integer()
+    business_id = Integer()
+    type = String()
+    name = String(allow_none=True)
+    customer_id = Integer(allow_none=True)
+    participants = List(Dict())
+    last_message = Dict(allow_none=True)
+    last_seq = Integer()
+    unread_count = Integer()
+    status = String()
+    last_activity_at = String()
+    created_at = String()
+
+
+class RoomEnvelope(Schema):
+    room = Nested(RoomOut)
+
+
+class RoomsOut(Schema):
+    rooms = List(Nested(RoomOut))
+
+
+class MessageEnvelope(Schema):
+    message = Dict()
+
+
+class MessagesOut(Schema):
+    messages = List(Dict())
+    has_more = Boolean()
+
+
+class ReadOut(Schema):
+    room_id = Integer()
+    up_to_seq = Integer()

@@ -1,0 +1,1 @@
+"""Tasks for audit log entries and notifications."""
