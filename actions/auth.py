@@ -8,7 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from actions import tx
+from actions import rate_limits, tx
 from actions.blocking import run_blocking
 from actions.errors import Conflict, Unauthorized
 from models import RevokedToken, User, db
@@ -63,7 +63,12 @@ def register(email: str, password: str, name: str) -> User:
 
 
 def authenticate(email: str, password: str) -> User:
-    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    from flask import current_app
+
+    email = normalise_email(email)
+    # Per email, so guessing one account's password is slow whatever the source address.
+    rate_limits.hit(current_app.config["SETTINGS"].rate_limit_auth, "login", email)
+    user = db.session.scalar(select(User).where(User.email == email))
     stored = user.password_hash if user else _DUMMY_HASH
     ok = run_blocking(_verify, stored, password)
     if user is None or not ok:

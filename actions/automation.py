@@ -5,6 +5,7 @@ causes is written in one transaction with the message's automation_state, and
 each bot reply carries a dedup key unique in its room, so a re-run task (retry,
 crashed worker, beat sweep) has each effect once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,9 +25,15 @@ log = logging.getLogger("automation")
 
 def active_text(business_id: int, trigger: str) -> str | None:
     return db.session.scalar(
-        select(AutoResponse.message).where(
-            AutoResponse.business_id == business_id, AutoResponse.trigger == trigger,
-            AutoResponse.is_active.is_(True)).order_by(AutoResponse.id).limit(1))
+        select(AutoResponse.message)
+        .where(
+            AutoResponse.business_id == business_id,
+            AutoResponse.trigger == trigger,
+            AutoResponse.is_active.is_(True),
+        )
+        .order_by(AutoResponse.id)
+        .limit(1)
+    )
 
 
 def staff_absence_key(business: Business, now: datetime) -> str | None:
@@ -34,8 +41,9 @@ def staff_absence_key(business: Business, now: datetime) -> str | None:
     staff = businesses.staff_ids(business.id)
     if presence.store().any_online(staff):
         return None
-    last_seen = as_utc(db.session.scalar(
-        select(func.max(User.last_seen_at)).where(User.id.in_(staff))))
+    last_seen = as_utc(
+        db.session.scalar(select(func.max(User.last_seen_at)).where(User.id.in_(staff)))
+    )
     minutes = business.staff_absent_minutes or current_app.config["SETTINGS"].staff_absent_minutes
     if last_seen is not None and now - last_seen < timedelta(minutes=minutes):
         return None
@@ -73,8 +81,9 @@ def process_customer_message(message_id: int, now: datetime | None = None) -> bo
         text = active_text(business.id, "offline")
         if text:
             when = bh.format_next_open(bh.next_open_at(schedule, now), schedule.tz)
-            if messages.post_bot_message(room, "offline", text.replace("{next_open_at}", when),
-                                         offline_key):
+            if messages.post_bot_message(
+                room, "offline", text.replace("{next_open_at}", when), offline_key
+            ):
                 outcome.append("offline")
 
     small_talk = is_small_talk(message.content)
@@ -84,8 +93,14 @@ def process_customer_message(message_id: int, now: datetime | None = None) -> bo
         match = index.match(message.content, business.faq_threshold)
         if match is not None:
             answered = True
-            if messages.post_bot_message(room, "faq", answers[match.faq_id], f"faq:{message.id}",
-                                         faq_id=match.faq_id, confidence=match.confidence):
+            if messages.post_bot_message(
+                room,
+                "faq",
+                answers[match.faq_id],
+                f"faq:{message.id}",
+                faq_id=match.faq_id,
+                confidence=match.confidence,
+            ):
                 outcome.append("faq")
 
     if not small_talk and not answered and offline_key is None and room.type == "customer":
@@ -94,8 +109,9 @@ def process_customer_message(message_id: int, now: datetime | None = None) -> bo
 
     message.automation_state = "done"
     tx.commit()
-    log.info("automation done", extra={"message_id": message.id, "room_id": room.id,
-                                        "outcome": outcome})
+    log.info(
+        "automation done", extra={"message_id": message.id, "room_id": room.id, "outcome": outcome}
+    )
     return True
 
 
@@ -111,11 +127,16 @@ def escalate(room: Room, business: Business, message: Message) -> None:
 
     customer = db.session.get(User, room.customer_id) if room.customer_id else None
     audit.record_event(
-        business.id, "chat.escalated",
-        {"room_id": room.id, "message_id": message.id,
-         "customer_name": customer.name if customer else None,
-         "question": message.content[:200]},
-        idempotency_key=f"chat.escalated:{message.id}", commit=False,
+        business.id,
+        "chat.escalated",
+        {
+            "room_id": room.id,
+            "message_id": message.id,
+            "customer_name": customer.name if customer else None,
+            "question": message.content[:200],
+        },
+        idempotency_key=f"chat.escalated:{message.id}",
+        commit=False,
     )
 
 
@@ -123,10 +144,17 @@ def remind_escalations(now: datetime | None = None) -> int:
     """Notify staff again about conversations left waiting past the reminder time in hours."""
     now = now or utcnow()
     default = current_app.config["SETTINGS"].escalation_reminder_minutes
-    waiting = list(db.session.scalars(
-        select(Room).where(Room.status == "waiting_for_staff",
-                           Room.escalation_reminded_at.is_(None),
-                           Room.waiting_since.is_not(None)).limit(500)))
+    waiting = list(
+        db.session.scalars(
+            select(Room)
+            .where(
+                Room.status == "waiting_for_staff",
+                Room.escalation_reminded_at.is_(None),
+                Room.waiting_since.is_not(None),
+            )
+            .limit(500)
+        )
+    )
     from actions import audit
 
     reminded = 0
@@ -139,9 +167,12 @@ def remind_escalations(now: datetime | None = None) -> int:
             continue
         room.escalation_reminded_at = now
         audit.record_event(
-            business.id, "chat.escalation_reminder",
-            {"room_id": room.id, "waiting_minutes": int((now - as_utc(room.waiting_since))
-                                                        .total_seconds() // 60)},
+            business.id,
+            "chat.escalation_reminder",
+            {
+                "room_id": room.id,
+                "waiting_minutes": int((now - as_utc(room.waiting_since)).total_seconds() // 60),
+            },
             idempotency_key=f"chat.escalation_reminder:{room.id}:{as_utc(room.waiting_since).isoformat()}",
             commit=False,
         )
@@ -150,14 +181,19 @@ def remind_escalations(now: datetime | None = None) -> int:
     return reminded
 
 
-def pending_message_ids(older_than_seconds: int = 30, limit: int = 500,
-                        max_attempts: int = 5) -> list[int]:
+def pending_message_ids(
+    older_than_seconds: int = 30, limit: int = 500, max_attempts: int = 5
+) -> list[int]:
     """Messages whose automation stayed pending: counted, and given up on after max_attempts."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    stale = list(db.session.scalars(
-        select(Message).where(Message.automation_state == "pending",
-                              Message.created_at < cutoff)
-        .order_by(Message.id).limit(limit)))
+    stale = list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.automation_state == "pending", Message.created_at < cutoff)
+            .order_by(Message.id)
+            .limit(limit)
+        )
+    )
     ids = []
     for message in stale:
         message.automation_attempts += 1

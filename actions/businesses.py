@@ -1,4 +1,5 @@
 """Businesses: creation (the creator becomes owner), settings and staff accounts."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -51,7 +52,9 @@ def get(business_id: int) -> Business:
     return business
 
 
-def create(actor: Actor, name: str, timezone: str, hours: object = None, holidays: object = None) -> tuple[Business, User]:
+def create(
+    actor: Actor, name: str, timezone: str, hours: object = None, holidays: object = None
+) -> tuple[Business, User]:
     user = auth.get_user(actor.id)
     if user.role != "customer" or user.business_id is not None:
         raise Conflict("This account already belongs to a business.", code="already_in_business")
@@ -59,7 +62,10 @@ def create(actor: Actor, name: str, timezone: str, hours: object = None, holiday
         timezone, bh.DEFAULT_HOURS if hours is None else hours, [] if holidays is None else holidays
     )
     business = Business(
-        name=name.strip(), timezone=tz, business_hours=parsed_hours, holidays=parsed_holidays,
+        name=name.strip(),
+        timezone=tz,
+        business_hours=parsed_hours,
+        holidays=parsed_holidays,
         owner_id=user.id,
     )
     db.session.add(business)
@@ -71,8 +77,15 @@ def create(actor: Actor, name: str, timezone: str, hours: object = None, holiday
     return business, user
 
 
-_UPDATABLE = ("name", "timezone", "business_hours", "holidays", "faq_threshold",
-              "staff_absent_minutes", "escalation_reminder_minutes")
+_UPDATABLE = (
+    "name",
+    "timezone",
+    "business_hours",
+    "holidays",
+    "faq_threshold",
+    "staff_absent_minutes",
+    "escalation_reminder_minutes",
+)
 
 
 def update(actor: Actor, business_id: int, changes: dict) -> Business:

@@ -5,6 +5,7 @@ web process emits through its own Socket.IO server; a worker through a
 write-only client of the Redis message queue. Which one is set at start-up by
 :func:`configure`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -86,7 +87,9 @@ def audit_log(business_id: int, entry: dict) -> None:
     publish("audit:log", {"audit_log": entry}, business_channel(business_id))
 
 
-def presence_update(channels: list[str], user_id: int, online: bool, last_seen_at: str | None) -> None:
+def presence_update(
+    channels: list[str], user_id: int, online: bool, last_seen_at: str | None
+) -> None:
     payload = {"user_id": user_id, "online": online, "last_seen_at": last_seen_at}
     for channel in channels:
         emit_now("presence:update", payload, channel)

@@ -1,4 +1,5 @@
 """Messages: send (the hot path), history and catch-up, read receipts, bot replies."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -37,7 +38,8 @@ def _next_seq(room: Room) -> int:
     """
     now = utcnow()
     seq = db.session.execute(
-        update(Room).where(Room.id == room.id)
+        update(Room)
+        .where(Room.id == room.id)
         .values(last_seq=Room.last_seq + 1, last_activity_at=now)
         .returning(Room.last_seq)
         .execution_options(synchronize_session=False)
@@ -66,9 +68,15 @@ def send(
         raise Conflict("This conversation is closed.", code="room_closed")
     customer_message = room.type == "customer" and not actor.is_staff
     message = Message(
-        room_id=room.id, seq=_next_seq(room), sender_id=actor.id, sender_type=actor.sender_type,
-        kind="text", content=text, client_msg_id=client_msg_id,
-        automation_state="pending" if customer_message else "none", created_at=utcnow(),
+        room_id=room.id,
+        seq=_next_seq(room),
+        sender_id=actor.id,
+        sender_type=actor.sender_type,
+        kind="text",
+        content=text,
+        client_msg_id=client_msg_id,
+        automation_state="pending" if customer_message else "none",
+        created_at=utcnow(),
     )
     db.session.add(message)
     try:
@@ -94,13 +102,17 @@ def send(
 def _existing(actor: Actor, room_id: int, client_msg_id: str | None) -> dict:
     existing = None
     if client_msg_id is not None:
-        existing = db.session.scalar(select(Message).where(
-            Message.sender_id == actor.id, Message.client_msg_id == client_msg_id))
+        existing = db.session.scalar(
+            select(Message).where(
+                Message.sender_id == actor.id, Message.client_msg_id == client_msg_id
+            )
+        )
     if existing is None:
         raise Conflict("The message could not be stored; try again.")
     if existing.room_id != room_id:
-        raise Conflict("This client_msg_id was already used in another room.",
-                       code="client_msg_id_reused")
+        raise Conflict(
+            "This client_msg_id was already used in another room.", code="client_msg_id_reused"
+        )
     return with_attachments([existing])[0]
 
 
@@ -127,7 +139,9 @@ def history(
     return room, *page(room.id, after_seq, before_seq, limit)
 
 
-def page(room_id: int, after_seq: int | None, before_seq: int | None, limit: int) -> tuple[list[dict], bool]:
+def page(
+    room_id: int, after_seq: int | None, before_seq: int | None, limit: int
+) -> tuple[list[dict], bool]:
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}.")
     query = select(Message).where(Message.room_id == room_id)
@@ -153,14 +167,21 @@ def mark_read(actor: Actor, room_id: int, up_to_seq: int) -> int:
     now = utcnow()
     participant = db.session.get(Participant, (room.id, actor.id))
     if participant is None:
-        participant = Participant(room_id=room.id, user_id=actor.id, last_read_seq=0,
-                                  is_member=room.type == "staff" or not actor.is_staff)
+        participant = Participant(
+            room_id=room.id,
+            user_id=actor.id,
+            last_read_seq=0,
+            is_member=room.type == "staff" or not actor.is_staff,
+        )
         db.session.add(participant)
         db.session.flush()
     moved = db.session.execute(
         update(Participant)
-        .where(Participant.room_id == room.id, Participant.user_id == actor.id,
-               Participant.last_read_seq < target)
+        .where(
+            Participant.room_id == room.id,
+            Participant.user_id == actor.id,
+            Participant.last_read_seq < target,
+        )
         .values(last_read_seq=target, last_read_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -169,8 +190,15 @@ def mark_read(actor: Actor, room_id: int, up_to_seq: int) -> int:
         tx.commit()
         return target
     tx.commit()
-    return max(target, db.session.scalar(select(Participant.last_read_seq).where(
-        Participant.room_id == room.id, Participant.user_id == actor.id)) or 0)
+    return max(
+        target,
+        db.session.scalar(
+            select(Participant.last_read_seq).where(
+                Participant.room_id == room.id, Participant.user_id == actor.id
+            )
+        )
+        or 0,
+    )
 
 
 def post_bot_message(
@@ -186,13 +214,21 @@ def post_bot_message(
     dedup_key is unique per room, so a re-run task cannot post the same reply twice.
     The caller commits.
     """
-    exists = db.session.scalar(select(Message.id).where(
-        Message.room_id == room.id, Message.dedup_key == dedup_key))
+    exists = db.session.scalar(
+        select(Message.id).where(Message.room_id == room.id, Message.dedup_key == dedup_key)
+    )
     if exists is not None:
         return None
     message = Message(
-        room_id=room.id, seq=_next_seq(room), sender_id=None, sender_type="bot", kind=kind,
-        content=content, dedup_key=dedup_key, faq_id=faq_id, confidence=confidence,
+        room_id=room.id,
+        seq=_next_seq(room),
+        sender_id=None,
+        sender_type="bot",
+        kind=kind,
+        content=content,
+        dedup_key=dedup_key,
+        faq_id=faq_id,
+        confidence=confidence,
         created_at=utcnow(),
     )
     db.session.add(message)

@@ -210,7 +210,8 @@ def _checked_changes(changes: dict) -> dict:
         raise InvalidInput(f"severity must be one of {', '.join(SEVERITIES)}.")
     if "audience" in changes and changes["audience"] not in AUDIENCES:
         raise InvalidInput(f"audience must be one of {', '.join(AUDIENCES)}.")
-    for key, limit in (("title_template", MAX_TITLE_CHARS), ("message_template", MAX_MESSAGE_CHARS)):
+    limits = (("title_template", MAX_TITLE_CHARS), ("message_template", MAX_MESSAGE_CHARS))
+    for key, limit in limits:
         value = changes.get(key)
         if value is not None and (not isinstance(value, str) or len(value) > limit):
             raise InvalidInput(f"{key} must be a string of at most {limit} characters.")

@@ -76,13 +76,11 @@ def _publish(notification: Notification) -> None:
     )
 
 
-def _log_made(notification: Notification) -> None:
-    log.info(
-        "notification made",
-        extra={"notification_id": notification.id, "business_id": notification.business_id,
-               "event_type": notification.type, "severity": notification.severity,
-               "audience": notification.audience, "audit_log_id": notification.audit_log_id},
-    )
+def _log_fields(notification: Notification) -> dict:
+    # Taken before the commit expires the object, so logging costs no query.
+    return {"notification_id": notification.id, "business_id": notification.business_id,
+            "event_type": notification.type, "severity": notification.severity,
+            "audience": notification.audience, "audit_log_id": notification.audit_log_id}
 
 
 def convert_audit_entry(audit_log_id: int) -> int | None:
@@ -114,12 +112,13 @@ def convert_audit_entry(audit_log_id: int) -> int | None:
         })
     entry.processing_state = "done"
     events.audit_log(entry.business_id, entry.to_dict())
+    made = _log_fields(notification) if notification is not None else None
     if notification is not None and created:
         _publish(notification)
     tx.commit()
-    if notification is not None and created:
-        _log_made(notification)
-    return notification.id if notification is not None else None
+    if made is not None and created:
+        log.info("notification made", extra=made)
+    return made["notification_id"] if made is not None else None
 
 
 def notify(
@@ -166,10 +165,11 @@ def notify(
     if created:
         _publish(notification)
     body = serialise(notification)
+    made = _log_fields(notification)
     if commit:
         tx.commit()
     if created:
-        _log_made(notification)
+        log.info("notification made", extra=made)
     return body
 
 

@@ -5,6 +5,7 @@ key; when a process dies its heartbeat expires and a sweep by any survivor
 removes its sockets, so a crash never leaves a user online for good. Without
 Redis (the embedded mode) one process holds everything in memory.
 """
+
 from __future__ import annotations
 
 import threading
@@ -60,8 +61,11 @@ class MemoryPresence:
     def online_user_ids(self, business_id: int | None = None) -> list[int]:
         with self._lock:
             return sorted(
-                {s.user_id for s in self._sockets.values()
-                 if business_id is None or s.business_id == business_id}
+                {
+                    s.user_id
+                    for s in self._sockets.values()
+                    if business_id is None or s.business_id == business_id
+                }
             )
 
     def is_online(self, user_id: int) -> bool:
@@ -73,8 +77,11 @@ class MemoryPresence:
 
     def count(self, business_id: int | None = None) -> int:
         with self._lock:
-            return sum(1 for s in self._sockets.values()
-                       if business_id is None or s.business_id == business_id)
+            return sum(
+                1
+                for s in self._sockets.values()
+                if business_id is None or s.business_id == business_id
+            )
 
     def heartbeat(self) -> list[Socket]:
         return []
@@ -94,8 +101,9 @@ class RedisPresence:
         pipe = self.r.pipeline()
         pipe.sadd(f"{p}procs", self.proc)
         pipe.set(f"{p}alive:{self.proc}", int(time.time()), ex=ALIVE_TTL_SECONDS)
-        pipe.hset(f"{p}socks:{self.proc}", sock.sid,
-                  f"{sock.user_id}|{sock.business_id or ''}|{sock.jti}")
+        pipe.hset(
+            f"{p}socks:{self.proc}", sock.sid, f"{sock.user_id}|{sock.business_id or ''}|{sock.jti}"
+        )
         pipe.sadd(f"{p}user:{sock.user_id}", member)
         if sock.business_id:
             pipe.sadd(f"{p}biz:{sock.business_id}", member)
@@ -128,8 +136,10 @@ class RedisPresence:
         return [(m.decode() if isinstance(m, bytes) else m).split("|", 1)[1] for m in members]
 
     def _users(self, key: str) -> set[int]:
-        return {int((m.decode() if isinstance(m, bytes) else m).rsplit("|", 1)[1])
-                for m in self.r.smembers(key)}
+        return {
+            int((m.decode() if isinstance(m, bytes) else m).rsplit("|", 1)[1])
+            for m in self.r.smembers(key)
+        }
 
     def online_user_ids(self, business_id: int | None = None) -> list[int]:
         if business_id is not None:
@@ -157,7 +167,9 @@ class RedisPresence:
         return sum(self.r.hlen(f"{self.p}socks:{proc}") for proc in self._procs())
 
     def _procs(self) -> list[str]:
-        return [m.decode() if isinstance(m, bytes) else m for m in self.r.smembers(f"{self.p}procs")]
+        return [
+            m.decode() if isinstance(m, bytes) else m for m in self.r.smembers(f"{self.p}procs")
+        ]
 
     def heartbeat(self) -> list[Socket]:
         """Refresh this process's liveness; drop the sockets of processes that died.
@@ -184,8 +196,11 @@ class RedisPresence:
     def close(self) -> None:
         """Forget this process's sockets on a clean shutdown."""
         for sid, raw in self.r.hgetall(f"{self.p}socks:{self.proc}").items():
-            self._remove(self.proc, sid.decode() if isinstance(sid, bytes) else sid,
-                         raw.decode() if isinstance(raw, bytes) else raw)
+            self._remove(
+                self.proc,
+                sid.decode() if isinstance(sid, bytes) else sid,
+                raw.decode() if isinstance(raw, bytes) else raw,
+            )
         self.r.delete(f"{self.p}alive:{self.proc}", f"{self.p}socks:{self.proc}")
         self.r.srem(f"{self.p}procs", self.proc)
 

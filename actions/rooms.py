@@ -1,4 +1,5 @@
 """Rooms: customer conversations with a business and staff rooms inside one."""
+
 from __future__ import annotations
 
 from sqlalchemy import and_, func, or_, select
@@ -26,11 +27,14 @@ def can_see(actor: Actor, room: Room) -> bool:
         return room.customer_id == actor.id
     if not actor.is_staff or room.business_id != actor.business_id:
         return False
-    return db.session.scalar(
-        select(Participant.is_member).where(
-            Participant.room_id == room.id, Participant.user_id == actor.id
+    return (
+        db.session.scalar(
+            select(Participant.is_member).where(
+                Participant.room_id == room.id, Participant.user_id == actor.id
+            )
         )
-    ) is True
+        is True
+    )
 
 
 def get_or_create_customer_room(actor: Actor, business_id: int) -> tuple[Room, bool]:
@@ -41,8 +45,13 @@ def get_or_create_customer_room(actor: Actor, business_id: int) -> tuple[Room, b
     room = _open_customer_room(actor.id, business_id)
     if room is not None:
         return room, False
-    room = Room(business_id=business_id, type="customer", customer_id=actor.id,
-                created_by=actor.id, status="open")
+    room = Room(
+        business_id=business_id,
+        type="customer",
+        customer_id=actor.id,
+        created_by=actor.id,
+        status="open",
+    )
     db.session.add(room)
     try:
         db.session.flush()
@@ -61,21 +70,30 @@ def get_or_create_customer_room(actor: Actor, business_id: int) -> tuple[Room, b
 def _open_customer_room(customer_id: int, business_id: int) -> Room | None:
     return db.session.scalar(
         select(Room).where(
-            Room.business_id == business_id, Room.customer_id == customer_id,
-            Room.type == "customer", Room.status != "closed",
+            Room.business_id == business_id,
+            Room.customer_id == customer_id,
+            Room.type == "customer",
+            Room.status != "closed",
         )
     )
 
 
-def create_staff_room(actor: Actor, participant_ids: list[int], name: str | None) -> tuple[Room, bool]:
+def create_staff_room(
+    actor: Actor, participant_ids: list[int], name: str | None
+) -> tuple[Room, bool]:
     business_id = require_staff(actor)
     member_ids = sorted(set(participant_ids) | {actor.id})
     if len(member_ids) < 2:
         raise InvalidInput("A staff room needs at least one other participant.")
-    found = set(db.session.scalars(
-        select(User.id).where(User.id.in_(member_ids), User.business_id == business_id,
-                              User.role.in_(("staff", "owner")))
-    ))
+    found = set(
+        db.session.scalars(
+            select(User.id).where(
+                User.id.in_(member_ids),
+                User.business_id == business_id,
+                User.role.in_(("staff", "owner")),
+            )
+        )
+    )
     missing = [uid for uid in member_ids if uid not in found]
     if missing:
         raise InvalidInput(f"Not staff of this business: {missing}.", code="invalid_participants")
@@ -83,8 +101,13 @@ def create_staff_room(actor: Actor, participant_ids: list[int], name: str | None
         existing = _direct_room(business_id, member_ids)
         if existing is not None:
             return existing, False
-    room = Room(business_id=business_id, type="staff", name=(name or "").strip() or None,
-                created_by=actor.id, status="open")
+    room = Room(
+        business_id=business_id,
+        type="staff",
+        name=(name or "").strip() or None,
+        created_by=actor.id,
+        status="open",
+    )
     db.session.add(room)
     db.session.flush()
     for uid in member_ids:
@@ -99,29 +122,41 @@ def create_staff_room(actor: Actor, participant_ids: list[int], name: str | None
 
 def _direct_room(business_id: int, member_ids: list[int]) -> Room | None:
     """An unnamed two-person staff room between exactly these two, as in Slack DMs."""
-    candidates = select(Participant.room_id).join(Room, Room.id == Participant.room_id).where(
-        Room.business_id == business_id, Room.type == "staff", Room.name.is_(None),
-        Participant.is_member.is_(True),
-    ).group_by(Participant.room_id).having(
-        func.count() == 2,
-        func.sum(Participant.user_id.in_(member_ids).cast(db.Integer)) == 2,
+    candidates = (
+        select(Participant.room_id)
+        .join(Room, Room.id == Participant.room_id)
+        .where(
+            Room.business_id == business_id,
+            Room.type == "staff",
+            Room.name.is_(None),
+            Participant.is_member.is_(True),
+        )
+        .group_by(Participant.room_id)
+        .having(
+            func.count() == 2,
+            func.sum(Participant.user_id.in_(member_ids).cast(db.Integer)) == 2,
+        )
     )
     room_id = db.session.scalar(candidates.limit(1))
     return db.session.get(Room, room_id) if room_id else None
 
 
 def list_rooms(actor: Actor) -> list[dict]:
-    """Rooms the actor may see, newest activity first, each with its last message and unread count."""
+    """Rooms the actor may see, newest activity first, with last message and unread count."""
     query = select(Room)
     if actor.is_staff:
         member_of = select(Participant.room_id).where(
-            Participant.user_id == actor.id, Participant.is_member.is_(True))
-        query = query.where(Room.business_id == actor.business_id, or_(
-            Room.type == "customer", and_(Room.type == "staff", Room.id.in_(member_of))))
+            Participant.user_id == actor.id, Participant.is_member.is_(True)
+        )
+        query = query.where(
+            Room.business_id == actor.business_id,
+            or_(Room.type == "customer", and_(Room.type == "staff", Room.id.in_(member_of))),
+        )
     else:
         query = query.where(Room.type == "customer", Room.customer_id == actor.id)
-    rooms = list(db.session.scalars(query.order_by(Room.last_activity_at.desc(), Room.id.desc())
-                                    .limit(500)))
+    rooms = list(
+        db.session.scalars(query.order_by(Room.last_activity_at.desc(), Room.id.desc()).limit(500))
+    )
     return _serialise_many(rooms, actor.id)
 
 
@@ -130,27 +165,39 @@ def _serialise_many(rooms: list[Room], viewer_id: int) -> list[dict]:
         return []
     ids = [r.id for r in rooms]
     last_messages = {
-        m.room_id: m for m in db.session.scalars(
-            select(Message).join(Room, and_(Room.id == Message.room_id,
-                                            Message.seq == Room.last_seq))
-            .where(Message.room_id.in_(ids)))
+        m.room_id: m
+        for m in db.session.scalars(
+            select(Message)
+            .join(Room, and_(Room.id == Message.room_id, Message.seq == Room.last_seq))
+            .where(Message.room_id.in_(ids))
+        )
     }
     unread = _unread_counts(ids, viewer_id)
     participants = _participants(ids)
-    return [to_dict(r, viewer_id, last_messages.get(r.id), unread.get(r.id, 0),
-                    participants.get(r.id, [])) for r in rooms]
+    return [
+        to_dict(
+            r, viewer_id, last_messages.get(r.id), unread.get(r.id, 0), participants.get(r.id, [])
+        )
+        for r in rooms
+    ]
 
 
 def _unread_counts(room_ids: list[int], viewer_id: int) -> dict[int, int]:
-    read = select(Participant.room_id, Participant.last_read_seq).where(
-        Participant.user_id == viewer_id, Participant.room_id.in_(room_ids)).subquery()
+    read = (
+        select(Participant.room_id, Participant.last_read_seq)
+        .where(Participant.user_id == viewer_id, Participant.room_id.in_(room_ids))
+        .subquery()
+    )
     rows = db.session.execute(
         select(Message.room_id, func.count())
         .outerjoin(read, read.c.room_id == Message.room_id)
-        .where(Message.room_id.in_(room_ids),
-               Message.seq > func.coalesce(read.c.last_read_seq, 0),
-               or_(Message.sender_id.is_(None), Message.sender_id != viewer_id))
-        .group_by(Message.room_id))
+        .where(
+            Message.room_id.in_(room_ids),
+            Message.seq > func.coalesce(read.c.last_read_seq, 0),
+            or_(Message.sender_id.is_(None), Message.sender_id != viewer_id),
+        )
+        .group_by(Message.room_id)
+    )
     return {room_id: count for room_id, count in rows}
 
 
@@ -159,7 +206,8 @@ def _participants(room_ids: list[int]) -> dict[int, list[dict]]:
         select(Participant.room_id, User.id, User.name, User.role)
         .join(User, User.id == Participant.user_id)
         .where(Participant.room_id.in_(room_ids), Participant.is_member.is_(True))
-        .order_by(Participant.joined_at, User.id))
+        .order_by(Participant.joined_at, User.id)
+    )
     result: dict[int, list[dict]] = {}
     for room_id, user_id, name, role in rows:
         result.setdefault(room_id, []).append({"user_id": user_id, "name": name, "role": role})
@@ -170,8 +218,13 @@ def room_dict(room: Room, viewer_id: int) -> dict:
     return _serialise_many([room], viewer_id)[0]
 
 
-def to_dict(room: Room, viewer_id: int, last_message: Message | None = None, unread: int = 0,
-            participants: list[dict] | None = None) -> dict:
+def to_dict(
+    room: Room,
+    viewer_id: int,
+    last_message: Message | None = None,
+    unread: int = 0,
+    participants: list[dict] | None = None,
+) -> dict:
     if participants is None:
         participants = _participants([room.id]).get(room.id, [])
     return {
@@ -199,5 +252,7 @@ def set_status(room: Room, status: str) -> None:
     if status != "waiting_for_staff":
         room.escalation_reminded_at = None
     db.session.flush()
-    events.room_updated(room.business_id, {"id": room.id, "status": status,
-                                           "waiting_since": iso(room.waiting_since)})
+    events.room_updated(
+        room.business_id,
+        {"id": room.id, "status": status, "waiting_since": iso(room.waiting_since)},
+    )

@@ -48,8 +48,10 @@ def fit_rank_weights(index: fm.FaqIndex, ids: list[int],
     x = np.vstack(diffs)
     x = np.vstack([x, -x])  # symmetric pairs: no intercept, balanced classes
     y = np.r_[np.ones(len(x) // 2), np.zeros(len(x) // 2)]
-    model = LogisticRegression(C=RANK_C, fit_intercept=False, max_iter=5000).fit(x, y)
-    w = model.coef_.ravel()
+    scale = np.abs(x).mean(axis=0)  # no centring: pairs are symmetric around zero
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=RANK_C, fit_intercept=False, max_iter=5000).fit(x / scale, y)
+    w = model.coef_.ravel() / scale
     return w / np.abs(w).sum()  # scale is arbitrary for ranking; keep scores in ~[0, 1]
 
 
@@ -68,8 +70,13 @@ def confidence_rows(index: fm.FaqIndex, ids: list[int], queries: list[tuple[str,
 
 
 def fit_confidence(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    model = LogisticRegression(C=CONF_C, max_iter=5000).fit(x, y)
-    return model.coef_.ravel(), float(model.intercept_[0])
+    # Standardise so the L2 penalty treats small-range features (margin) like the others,
+    # then fold the scaling back into raw-feature coefficients for the module.
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=CONF_C, max_iter=5000).fit((x - mean) / scale, y)
+    coef = model.coef_.ravel() / scale
+    return coef, float(model.intercept_[0] - coef @ mean)
 
 
 def set_coefficients(weights: np.ndarray, coef: np.ndarray, intercept: float) -> None:

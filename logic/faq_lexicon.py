@@ -74,7 +74,11 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
         (r"\bhow long (have|has) (you|it|they|the \w+|your \w+) (been|had|worked)\b",
          "TENURE"),
         (r"\bhow much\b(?! (notice|time|longer|earlier|before|in advance)\b)", "PRICE"),
-        (r"\bhow long\b", "DURATION"),
+        (r"\bhow long\b|\bhow many (minutes|hours)\b", "DURATION"),
+        (r"\bfollow ?ups?\b", "APPOINTMENT"),
+        # Clock times and "after work" qualify a question (when?) rather than make one.
+        (r"\b\d{1,2}( ?[:.] ?\d\d)? ?(am|pm)\b|\b\d{1,2}[:.]\d\d\b", "CLOCKTIME"),
+        (r"\bafter work\b", "evening"),
         (r"\bhow many\b", "HOWMANY"),
         (r"\bgift ?(card|cert|certificate)s?\b", "VOUCHER"),
         (r"\bcar ?parks?\b|\bparking (space|spot|lot)s?\b", "PARK"),
@@ -113,6 +117,7 @@ CONCEPT_WORDS: dict[str, tuple[str, ...]] = {
               "pricelist"),
     "PAY": ("pay", "payment", "card", "cash", "contactless", "amex", "visa", "mastercard",
             "paypal", "debit", "credit", "klarna", "cheque"),
+    "CANCEL": ("cancel",),
     "RESCHEDULE": ("reschedule", "rebook", "rearrange", "postpone"),
     "BOOK": ("book", "schedule", "reserve"),
     "APPOINTMENT": ("appointment", "session", "slot"),
@@ -143,14 +148,21 @@ CONCEPT_WORDS: dict[str, tuple[str, ...]] = {
     "WEEKDAY": ("monday", "tuesday", "wednesday", "thursday", "friday", "weekday"),
 }
 
+# Concepts that say what is being asked (price, hours, cancel, ...) rather than about what;
+# in booking FAQs the intent decides the answer, so these weigh more than other terms.
+INTENT_CONCEPTS = frozenset(
+    "PRICE PAY CANCEL RESCHEDULE BOOK HOURS LOCATION PARK LATE VOUCHER CONTACT ACCESS "
+    "DISCOUNT REFUND INSURANCE DURATION NOSHOW TENURE HOWMANY".split()
+)
+
 # Context words that rarely change what is being asked ("... on saturday", "... for my mum");
 # they count less when judging how much of a question an FAQ covers.
 QUALIFIER_WORDS = (
     "today tomorrow tonight morning afternoon evening night week month year day date time "
-    "minute next soon now moment asap earlier later first salon clinic studio shop spa "
+    "minute next soon now moment asap earlier later first holiday christmas easter salon clinic studio shop spa "
     "practice centre surgery place building"
 ).split()
-QUALIFIER_CONCEPTS = ("WEEKEND", "WEEKDAY", "COMPANION")
+QUALIFIER_CONCEPTS = ("WEEKEND", "WEEKDAY", "COMPANION", "CLOCKTIME")
 
 STOPWORDS = frozenset(
     """

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from logic.faq_lexicon import INTENT_CONCEPTS
 from logic.text_normalise import (
     QUALIFIERS,
     TypoFixer,
@@ -73,6 +74,7 @@ CONF_INTERCEPT = -0.5141
 # --- end of fitted coefficients.
 
 COVERAGE_FLOOR = 0.75  # share of a never-seen word's weight a message must carry in full
+INTENT_BOOST = 1.5  # weight of intent concepts (PRICE, CANCEL, ...) relative to their idf
 QUALIFIER_WEIGHT = 0.3  # context words ("on saturday", "for my mum") count this much in coverage
 CHAR_NGRAMS = (3, 5)
 DEFAULT_THRESHOLD = 0.70
@@ -199,6 +201,9 @@ class FaqIndex:
             docs_c = char.fit_transform(doc_chars)
         except ValueError:  # no FAQ has a single word we understand
             return
+        word.idf_ = word.idf_ * np.array(
+            [INTENT_BOOST if t in INTENT_CONCEPTS else 1.0 for t in word.get_feature_names_out()])
+        docs_w = word.transform(doc_terms)
         self._word = _Vectoriser(word)
         self._char = _Vectoriser(char)
         self._char_analyser = char.build_analyzer()

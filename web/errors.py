@@ -1,4 +1,5 @@
 """HTTP error mapping: every error leaves as {"error": {"code", "message"}}."""
+
 from __future__ import annotations
 
 import logging
@@ -46,7 +47,9 @@ def _summarise(detail: dict) -> str:
     for fields in detail.values():
         if isinstance(fields, dict):
             for field, messages in fields.items():
-                text = messages if isinstance(messages, str) else "; ".join(map(str, _flat(messages)))
+                text = (
+                    messages if isinstance(messages, str) else "; ".join(map(str, _flat(messages)))
+                )
                 parts.append(f"{field}: {text}")
     return "Invalid input. " + " ".join(parts) if parts else "Invalid input."
 
@@ -71,8 +74,13 @@ def register_error_handlers(app: APIFlask) -> None:
         else:
             message = error.message or "Error"
         code = error.extra_data.get("code") if error.extra_data else None
-        return error_response(status, code or _CODES.get(status, "error"), message,
-                              error.detail or None, error.headers)
+        return error_response(
+            status,
+            code or _CODES.get(status, "error"),
+            message,
+            error.detail or None,
+            error.headers,
+        )
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
@@ -83,8 +91,12 @@ def register_error_handlers(app: APIFlask) -> None:
     @app.errorhandler(HTTPException)
     def werkzeug_error(error: HTTPException):
         status = error.code or 500
-        return error_response(status, _CODES.get(status, "error"), error.description or error.name,
-                              headers=dict(error.get_headers()))
+        return error_response(
+            status,
+            _CODES.get(status, "error"),
+            error.description or error.name,
+            headers=dict(error.get_headers()),
+        )
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

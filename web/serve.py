@@ -1,27 +1,62 @@
-"""The web process: `python -m web.serve` (eventlet's WSGI server via socketio.run)."""
+"""The web process: `python -m web.serve` (eventlet's WSGI server via socketio.run).
+
+`python -m web.serve --demo` is the embedded quick start: it migrates the
+database, seeds the demo business and prints its logins and URLs first.
+"""
 import eventlet
 
 eventlet.monkey_patch()
 
+import argparse  # noqa: E402
 import os  # noqa: E402
 
 
+def _print_demo(app, port: int) -> None:
+    from actions import demo
+
+    with app.app_context():
+        info = demo.seed()
+    base = f"http://localhost:{port}"
+    lines = [
+        "",
+        "Booking chat is running (embedded mode: SQLite, tasks in-process, no Redis).",
+        f"  API           {base}/api",
+        f"  Swagger UI    {base}/docs",
+        f"  OpenAPI       {base}/openapi.json",
+        f"  Socket.IO     {base}  namespace /realtime  (auth: {{token: <access token>}})",
+        f"  Health        {base}/healthz  {base}/readyz",
+        f"Demo business id {info['business_id']}; every password is {info['password']}",
+    ]
+    for role, email in info["accounts"].items():
+        lines.append(f"  {role:<9} {email}")
+    lines.append(f'Sign in: curl -s -X POST {base}/api/auth/login -H "Content-Type: '
+                 f'application/json" -d \'{{"email":"{info["accounts"]["owner"]}",'
+                 f'"password":"{info["password"]}"}}\'')
+    print("\n".join(lines), flush=True)
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the web process.")
+    parser.add_argument("--demo", action="store_true",
+                        help="migrate, seed the demo business and print its logins first")
+    args = parser.parse_args()
+
     from psycogreen.eventlet import patch_psycopg
 
     # psycopg2 must yield to the hub while it waits on PostgreSQL.
     patch_psycopg()
 
     from web.app import create_app
+    from web.bootstrap import migrate_database
     from web.extensions import socketio
     from web.presence_hooks import heartbeat_loop
 
     app = create_app()
     settings = app.config["SETTINGS"]
-    if os.environ.get("AUTO_MIGRATE", "").lower() in ("1", "true", "yes"):
-        from web.bootstrap import migrate_database
-
+    if args.demo or os.environ.get("AUTO_MIGRATE", "").lower() in ("1", "true", "yes"):
         migrate_database(app)
+    if args.demo:
+        _print_demo(app, settings.port)
     socketio.start_background_task(heartbeat_loop, app)
     # eventlet's server accepts 1,024 connections by default; a chat server needs far more.
     max_size = int(os.environ.get("WEB_MAX_CONNECTIONS", "20000"))

@@ -1,4 +1,5 @@
 """JWT issuing and the loaders that make every token problem a 401."""
+
 from __future__ import annotations
 
 from flask_jwt_extended import (
@@ -43,7 +44,12 @@ def access_claims(token: object) -> dict:
         raise Unauthorized()
     try:
         claims = decode_token(token)
-    except (PyJWTError, JWTExtendedException, ValueError, KeyError) as exc:  # expired, bad signature, malformed
+    except (
+        PyJWTError,
+        JWTExtendedException,
+        ValueError,
+        KeyError,
+    ) as exc:  # expired, bad signature, malformed
         raise Unauthorized() from exc
     if claims.get("type") != "access" or auth.is_revoked(claims["jti"]):
         raise Unauthorized()
