@@ -50,6 +50,10 @@ beat_schedule = {
         "task": "workers.tasks.remind_escalations",
         "schedule": 60.0,
     },
+    "delete-unsent-attachments": {
+        "task": "workers.tasks.delete_unsent_attachments",
+        "schedule": 3600.0,
+    },
     "purge-expired-revocations": {
         "task": "workers.tasks.purge_expired_revocations",
         "schedule": 3600.0,

@@ -13,6 +13,7 @@ from web.config import Settings
 from web.errors import register_error_handlers
 from web.extensions import db, jwt, migrate, socketio
 from web.logs import configure_logging
+from web.schemas import ErrorOut
 
 
 def _sqlite_engine_options(settings: Settings) -> dict:
@@ -64,6 +65,8 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
         JWT_REFRESH_TOKEN_EXPIRES=settings.refresh_token_days * 86400,
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 64 * 1024,
         VALIDATION_ERROR_STATUS_CODE=400,
+        HTTP_ERROR_SCHEMA=ErrorOut,
+        VALIDATION_ERROR_SCHEMA=ErrorOut,
         VALIDATION_ERROR_DESCRIPTION="Invalid input",
         AUTH_ERROR_STATUS_CODE=401,
         SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer",

@@ -148,6 +148,17 @@ def test_over_the_limit_is_413_and_leaves_nothing(app, client, upload_dir, monke
     assert stored_files(upload_dir) == []
 
 
+def test_a_body_past_max_content_length_gets_the_same_413(app, client, upload_dir,
+                                                          monkeypatch):
+    # The app's own cap (MAX_UPLOAD_MB + 64 KB) stops huge bodies before they are parsed.
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 100_000)
+    customer = factories.register(client)
+    response = upload(client, customer, png_bytes(padding=200_000), "big.png", "image/png")
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "too_large"
+    assert stored_files(upload_dir) == []
+
+
 def test_exactly_the_limit_is_accepted(app, client, monkeypatch):
     monkeypatch.setattr(app.config["SETTINGS"], "max_upload_mb", 1)
     customer = factories.register(client)
@@ -313,3 +324,23 @@ def test_sending_someone_elses_or_an_already_sent_upload_is_refused(app, client)
     assert rows[foreign["id"]].message_id is None
     history = client.get(messages_url, headers=customer.headers).get_json()["messages"]
     assert [m["content"] for m in history if m["sender_id"] == customer.id] == ["Like this one?"]
+
+
+def test_unsent_uploads_are_swept_after_a_day(app, client, upload_dir):
+    from datetime import timedelta
+
+    from actions import attachments
+    from models import db
+    from models.base import utcnow
+    from models.chat import Attachment
+
+    customer = factories.register(client)
+    old = uploaded(client, customer, PDF, "old.pdf")
+    fresh = uploaded(client, customer, TEXT, "fresh.txt")
+    with app.app_context():
+        db.session.get(Attachment, old["id"]).created_at = utcnow() - timedelta(days=2)
+        db.session.commit()
+        assert attachments.delete_unsent(timedelta(days=1)) == 1
+    assert [row.id for row in attachment_rows(app)] == [fresh["id"]]
+    assert len(stored_files(upload_dir)) == 1
+    assert client.get(old["url"], headers=customer.headers).status_code == 404
