@@ -1,7 +1,7 @@
 """Celery settings; the broker comes from REDIS_URL (unset: tasks run in-process)."""
 import os
 
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from web.config import redis_ssl_options
 
@@ -30,8 +30,14 @@ broker_connection_retry_on_startup = True
 worker_send_task_events = True
 task_send_sent_event = True
 
-task_queues = (Queue("automation"), Queue("light"))
+# Each queue with its own exchange and key: two queues bound to one key would each get a copy.
+task_queues = (
+    Queue("automation", Exchange("automation", type="direct"), routing_key="automation"),
+    Queue("light", Exchange("light", type="direct"), routing_key="light"),
+)
 task_default_queue = "light"
+task_default_exchange = "light"
+task_default_routing_key = "light"
 task_routes = {
     "workers.tasks.process_customer_message": {"queue": "automation"},
     "workers.tasks.*": {"queue": "light"},

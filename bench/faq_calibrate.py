@@ -26,8 +26,9 @@ from sklearn.model_selection import GroupKFold
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import logic.faq_matcher as fm  # noqa: E402
 from faq_eval import evaluate, load_set  # noqa: E402
+
+import logic.faq_matcher as fm  # noqa: E402
 
 DEFAULT_SET = ROOT / "tests" / "data" / "faq_calibration.json"
 MATCHER_PATH = ROOT / "logic" / "faq_matcher.py"
@@ -111,6 +112,9 @@ def cross_validate(index: fm.FaqIndex, ids: list[int], queries: list[tuple[str, 
 
 def render(weights: np.ndarray, coef: np.ndarray, intercept: float) -> str:
     def wrap(name: str, items: list[str], head: str, tail: str) -> str:
+        line = f"{name} = {head}{', '.join(items)}{tail}"
+        if len(line) <= 100:
+            return line
         # One item per line keeps the block within the 100-column limit at any length.
         body = "".join(f"    {item},\n" for item in items)
         return f"{name} = {head}\n{body}{tail}"

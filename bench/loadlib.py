@@ -93,7 +93,7 @@ class Pair:
         if str(msg.get("room_id")) != str(self.room_id):
             return
         parts = content.split(" ")
-        if len(parts) < 3 or parts[2] != st.tag:
+        if len(parts) < 3 or parts[2] != st.tag or not parts[1].isdigit():
             return  # warm-up or a straggler from an earlier step
         st.received += 1
         st.latencies_ms.append((now - int(parts[1])) / 1e6)
@@ -216,7 +216,12 @@ async def _worker(conn: Connection, cfg: dict[str, Any]) -> None:
                 if dead:
                     conn.send({"error": f"{len(dead)} connection(s) closed: {dead[0]}"})
                     break
-                conn.send({"stats": await _run_step(pairs, cmd, rr)})
+                try:
+                    stats = await _run_step(pairs, cmd, rr)
+                except (ConnectionError, aiohttp.ClientError, RuntimeError) as exc:
+                    conn.send({"error": f"connection lost mid-step: {type(exc).__name__}: {exc}"})
+                    break
+                conn.send({"stats": stats})
         except EOFError:
             pass  # orchestrator went away: just clean up
         finally:
