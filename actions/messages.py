@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Integer, String, bindparam, column, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -11,7 +11,7 @@ from actions import events, jobs, rate_limits, rooms, tx
 from actions.actors import Actor
 from actions.errors import Conflict, InvalidInput
 from models import Message, Participant, Room, db
-from models.base import iso, utcnow
+from models.base import TZDateTime, iso, utcnow
 
 AUTOMATION_TASK = "workers.tasks.process_customer_message"
 MAX_PAGE = 200
@@ -49,6 +49,47 @@ def _next_seq(room: Room) -> int:
     return seq
 
 
+_CLAIM_SQL = """
+UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = :now
+WHERE id = :room_id AND status != 'closed' AND {visible}
+RETURNING last_seq, type, status
+"""
+_CLAIM_COLUMNS = (column("last_seq", Integer), column("type", String), column("status", String))
+# Written out once as text: building and cache-keying the ORM statement on every send cost
+# more than running it.
+_CLAIM_AS_CUSTOMER = text(_CLAIM_SQL.format(
+    visible="type = 'customer' AND customer_id = :actor_id"
+)).bindparams(bindparam("now", type_=TZDateTime)).columns(*_CLAIM_COLUMNS)
+_CLAIM_AS_STAFF = text(_CLAIM_SQL.format(
+    visible="business_id = :business_id AND (type = 'customer' OR EXISTS ("
+    "SELECT 1 FROM participants p WHERE p.room_id = rooms.id AND p.user_id = :actor_id "
+    "AND p.is_member))"
+)).bindparams(bindparam("now", type_=TZDateTime)).columns(*_CLAIM_COLUMNS)
+
+
+def _claim_seq(actor: Actor, room_id: int) -> tuple[int, str, str] | None:
+    """Take the next seq of a room the actor may write to, in one statement.
+
+    Visibility, the closed check and the seq increment are one UPDATE ... RETURNING,
+    so the hot path makes no separate look-ups. None when the room is missing,
+    not visible or closed; the caller then finds out which, off the hot path.
+    """
+    params = {"now": utcnow(), "room_id": room_id, "actor_id": actor.id}
+    if actor.is_staff:
+        statement = _CLAIM_AS_STAFF
+        params["business_id"] = actor.business_id
+    else:
+        statement = _CLAIM_AS_CUSTOMER
+    row = db.session.execute(statement, params).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def _refusal(actor: Actor, room_id: int) -> Exception:
+    tx.rollback()
+    rooms.visible_room(actor, room_id)  # raises NotFound for a room the actor may not see
+    return Conflict("This conversation is closed.", code="room_closed")
+
+
 def send(
     actor: Actor,
     room_id: int,
@@ -63,20 +104,15 @@ def send(
     """
     text = clean_content(content)
     rate_limits.hit(current_app.config["SETTINGS"].rate_limit_messages, "send", actor.id)
-    room = rooms.visible_room(actor, room_id)
-    if room.status == "closed":
-        raise Conflict("This conversation is closed.", code="room_closed")
-    customer_message = room.type == "customer" and not actor.is_staff
+    claimed = _claim_seq(actor, room_id)
+    if claimed is None:
+        raise _refusal(actor, room_id)
+    seq, room_type, status = claimed
+    customer_message = room_type == "customer" and not actor.is_staff
     message = Message(
-        room_id=room.id,
-        seq=_next_seq(room),
-        sender_id=actor.id,
-        sender_type=actor.sender_type,
-        kind="text",
-        content=text,
-        client_msg_id=client_msg_id,
-        automation_state="pending" if customer_message else "none",
-        created_at=utcnow(),
+        room_id=room_id, seq=seq, sender_id=actor.id, sender_type=actor.sender_type,
+        kind="text", content=text, client_msg_id=client_msg_id,
+        automation_state="pending" if customer_message else "none", created_at=utcnow(),
     )
     db.session.add(message)
     try:
@@ -88,9 +124,10 @@ def send(
     if attachment_ids:
         from actions import attachments as attachment_actions
 
-        attachments = attachment_actions.link_to_message(actor, room.id, message.id, attachment_ids)
-    if actor.is_staff and room.type == "customer" and room.status == "waiting_for_staff":
-        rooms.set_status(room, "open")
+        attachments = attachment_actions.link_to_message(actor, room_id, message.id,
+                                                         attachment_ids)
+    if actor.is_staff and room_type == "customer" and status == "waiting_for_staff":
+        rooms.set_status(db.session.get(Room, room_id), "open")
     data = message.to_dict(attachments)
     events.new_message(data)
     if customer_message:

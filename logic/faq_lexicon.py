@@ -82,29 +82,51 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
         (r"\bhow many\b", "HOWMANY"),
         (r"\bgift ?(card|cert|certificate)s?\b", "VOUCHER"),
         (r"\bcar ?parks?\b|\bparking (space|spot|lot)s?\b", "PARK"),
-        (r"\b(no ?show|not (turn|show)(ing|ed)? up|not attend(ing)?)s?\b", "NOSHOW"),
+        # A no-show is dealt with by the cancellation policy in booking businesses.
+        (r"\b(no ?show|not (turn|show)(ing|ed)? up|not attend(ing)?)s?\b", "NOSHOW CANCEL"),
         (r"\bcall(ing|ed)? off\b", "CANCEL"),
         # "change/move/swap ... my appointment" means reschedule; the verb alone does not.
         (r"\b(change|changing|move|moving|switch|swap|shift|push|bring)\b"
          r"(?=(?: \w+){0,4}? " + _BOOKING_NOUNS + r"\b)", "RESCHEDULE"),
         (r"\b(different|another|other|later|earlier) (day|time|date|slot)\b", "RESCHEDULE"),
+        (r"\b(appointment|session|slot)s? (be |been |get |is |was )?(moved|changed|switched|"
+         r"swapped|rearranged|pushed|brought)\b", "APPOINTMENT RESCHEDULE"),
+        # "an hour", "half an hour" are durations, not opening hours.
+        (r"\b(an?|one|half|two|three|few|couple of|\d+) hours?\b", "time"),
+        (r"\b(open|opening|close|closing) (late|early)\b|\b(late|early) (opening|closing)s?\b"
+         r"|\bhow (late|early) (are|is|do|does) (you|it|the \w+|your \w+) (open|close|shut)",
+         "HOURS"),
         (r"\bwhere(abouts)? (are|is) (you|your " + _BUSINESS_NOUNS + r"|the "
          + _BUSINESS_NOUNS + r")\b", "LOCATION"),
         (r"\b(find|get to|get into|reach) (you|your " + _BUSINESS_NOUNS + r"|the "
          + _BUSINESS_NOUNS + r")\b", "LOCATION"),
         (r"\bget there\b", "LOCATION"),
+        # "by email", "over whatsapp", "on your website" say how, not what is asked.
+        (r"\b(by|over|via|through|on|in) (the |your |an? )?(phone|email|e mail|whatsapp|text"
+         r"|telephone|website|site|web|app|facebook|instagram)\b", "CHANNEL"),
         (r"\b(get|be|keep|stay) in touch\b", "CONTACT"),
         (r"\b(phone|telephone|contact|mobile|whatsapp) (number|no)\b", "CONTACT"),
         (r"\b(your|the) number\b", "CONTACT"),
         (r"\bcall (me|us) back\b", "CONTACT"),
         (r"\b(speak|talk|chat) (to|with)\b", "CONTACT"),
         (r"\bmoney back\b", "REFUND"),
+        # Asking what is free right now needs the live diary, not an FAQ.
+        (r"\bany (\w+ )?(cancellations|slots|spaces|availability|openings|gaps)\b"
+         r"|\b(appointments?|slots?|spaces?|anything) (left|free|available|spare)\b"
+         r"|\b(fit|squeeze) (me|us) in\b", "AVAILABILITY"),
+        (r"\bleft (my|a|an|the) \w+ (at|in|behind)\b", "PROBLEM"),
+        # Personal advice ("what's the best ... for me") is for a person, not an FAQ.
+        (r"\b(what|which) is (the )?best\b", "ADVICE"),
         (r"\b(make|get|schedule|arrange|set up)( an?| my| another)? appointment",
          "BOOK appointment"),
         (r"\bbook (me )?in\b", "BOOK"),
         (r"\b(step free|ground floor)\b", "ACCESS"),
         (r"\bopening (hours|times)\b", "HOURS"),
-        (r"\brun(ning)? late\b", "LATE"),
+        (r"\brun(ning)? (\w+ ){0,3}(late|behind)\b", "LATE"),
+        (r"\b(e ?mail) address\b", "CONTACT"),
+        (r"\bamerican express\b", "amex"),
+        (r"\bprice ?lists?\b", "PRICE"),
+        (r"\b(health|medical) (cover|plan|scheme)\b", "INSURANCE"),
         (r"\b(apple|google|samsung) pay\b|\bbank transfer\b|\bpay pal\b", "PAY"),
         # Ages under 18 signal a child; "my 80 year old mum" does not.
         (r"\b(1[0-7]|[1-9]) ?(year|yr)s? old\b", "CHILD"),
@@ -114,7 +136,7 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
 # Stems (Snowball English) that name the same thing in booking conversations.
 CONCEPT_WORDS: dict[str, tuple[str, ...]] = {
     "PRICE": ("price", "cost", "fee", "charge", "rates", "tariff", "expensive", "cheap",
-              "pricelist"),
+              "pricelist", "money"),
     "PAY": ("pay", "payment", "card", "cash", "contactless", "amex", "visa", "mastercard",
             "paypal", "debit", "credit", "klarna", "cheque"),
     "CANCEL": ("cancel",),
@@ -123,7 +145,7 @@ CONCEPT_WORDS: dict[str, tuple[str, ...]] = {
     "APPOINTMENT": ("appointment", "session", "slot"),
     "HOURS": ("open", "close", "hour", "shut"),
     "LOCATION": ("location", "located", "address", "postcode", "directions", "whereabouts",
-                 "satnav", "map", "situated"),
+                 "satnav", "map", "situated", "street"),
     "PARK": ("park", "car"),
     "LATE": ("late", "delay", "traffic"),
     "VOUCHER": ("voucher", "gift"),
@@ -141,6 +163,15 @@ CONCEPT_WORDS: dict[str, tuple[str, ...]] = {
     "PET": ("dog", "cat", "pet", "puppy"),
     "INSURANCE": ("insurance", "insurer", "bupa", "axa", "aviva", "vitality", "simplyhealth"),
     "DURATION": ("duration",),
+    "CHANNEL": ("website", "site", "web", "app"),
+    "AVAILABILITY": ("available", "availability"),
+    "POLICY": ("policy", "policies", "notice", "rules", "terms"),
+    "ADVICE": ("recommend", "recommendation", "suggest", "suggestion", "advice", "advise"),
+    # Reports of something gone wrong: a person should deal with these.
+    "PROBLEM": ("wrong", "problem", "issue", "error", "broken", "damaged", "dented", "stolen",
+                "faulty", "declined", "rejected", "refused", "overcharged", "lost", "worse",
+                "complaint", "complain"),
+    "REFERRAL": ("referral", "refer", "referred"),
     "NOSHOW": ("miss",),
     "STAFF": ("stylist", "hairdresser", "therapist", "physio", "physiotherapist",
               "practitioner", "technician", "tech", "beautician"),
@@ -152,17 +183,18 @@ CONCEPT_WORDS: dict[str, tuple[str, ...]] = {
 # in booking FAQs the intent decides the answer, so these weigh more than other terms.
 INTENT_CONCEPTS = frozenset(
     "PRICE PAY CANCEL RESCHEDULE BOOK HOURS LOCATION PARK LATE VOUCHER CONTACT ACCESS "
-    "DISCOUNT REFUND INSURANCE DURATION NOSHOW TENURE HOWMANY".split()
+    "DISCOUNT REFUND INSURANCE DURATION NOSHOW TENURE HOWMANY AVAILABILITY PROBLEM "
+    "ADVICE".split()
 )
 
 # Context words that rarely change what is being asked ("... on saturday", "... for my mum");
 # they count less when judging how much of a question an FAQ covers.
 QUALIFIER_WORDS = (
     "today tomorrow tonight morning afternoon evening night week month year day date time "
-    "minute next soon now moment asap earlier later first holiday christmas easter salon clinic studio shop spa "
-    "practice centre surgery place building"
+    "minute next soon now moment asap earlier later first holiday christmas easter salon clinic "
+    "studio shop spa practice centre surgery place building"
 ).split()
-QUALIFIER_CONCEPTS = ("WEEKEND", "WEEKDAY", "COMPANION", "CLOCKTIME")
+QUALIFIER_CONCEPTS = ("WEEKEND", "WEEKDAY", "COMPANION", "CLOCKTIME", "CHANNEL")
 
 STOPWORDS = frozenset(
     """
@@ -181,7 +213,9 @@ STOPWORDS = frozenset(
     over through via after before during within across around under between per near nearby
     see seen seeing happen happens happened give giving send sent buy bought say said saying
     ask asking asked look looking try trying put keep work working mean think hope hoping
-    maybe perhaps probably definitely anyway quite pretty only
+    maybe perhaps probably definitely anyway quite pretty only take takes taking accept
+    accepted allow allowed leave leaving enough few each every never always somewhere
+    anywhere else whether able
     """.split()
 )
 
@@ -195,6 +229,7 @@ SMALL_TALK_WORDS = frozenset(
     very lot lots again for the your help appreciated appreciate that that's thats is fine
     all right will do noted understood many and x xx xxx oh ah hmm wow how are r doing
     you're youre im i'm i am well too thankyou cheers mate all the best take care speak
-    soon talk tomorrow then bless hun babe love dear
+    soon talk tomorrow then bless hun babe love dear there please pls guys everyone folks team
+    sweet grand ace cool brill
     """.split()
 )

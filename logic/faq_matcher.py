@@ -1,12 +1,13 @@
 """Match a customer message to one of a business's FAQs, with a calibrated confidence.
 
 Each FAQ is seen through several views: word TF-IDF (stems, synonyms folded into concepts,
-unigrams + bigrams) and character n-gram TF-IDF, per phrasing (question and alternatives),
-plus a whole-FAQ document, keyword hits and how much of the message the FAQ's vocabulary
-covers. A fixed linear score ranks FAQs; a logistic model over the top candidate's evidence
-(score, margin over the runner-up, coverage, ...) turns it into a probability of being right.
-Both sets of coefficients were fitted offline by bench/faq_calibrate.py on
-tests/data/faq_calibration.json; nothing is trained at request time.
+unigrams + bigrams) and character n-gram TF-IDF per phrasing (question and alternatives), a
+whole-FAQ word document, its keywords, how much of the message its vocabulary covers, the
+heaviest message term it lacks, and whether it lacks an intent the message expresses (price,
+cancel, a problem report, ...). A fixed linear score over these ranks FAQs; a logistic model
+over the leader's evidence (score, margin over the runner-up, coverage, ...) turns it into
+the probability that the answer is right. Both sets of coefficients were fitted offline by
+bench/faq_calibrate.py on tests/data/faq_calibration.json; nothing is trained at run time.
 """
 
 from __future__ import annotations
@@ -32,49 +33,16 @@ from logic.text_normalise import (
 )
 
 # --- Coefficients printed by bench/faq_calibrate.py (fitted on tests/data/faq_calibration.json).
-RANK_FEATURES = (
-    'word',
-    'char',
-    'doc',
-    'keyword',
-    'coverage',
-    'missing',
-    'strength',
-)
-RANK_WEIGHTS = np.array([
-    0.0246,
-    0.2435,
-    0.2283,
-    0.1720,
-    0.1399,
-    -0.1215,
-    0.0702,
-])
-CONF_FEATURES = (
-    'score',
-    'margin',
-    'coverage',
-    'keyword',
-    'missing',
-    'strength',
-    'unknown',
-    'length',
-)
-CONF_COEF = np.array([
-    1.0787,
-    1.7280,
-    1.6889,
-    1.0949,
-    -0.7391,
-    0.9595,
-    -1.2562,
-    -0.5428,
-])
-CONF_INTERCEPT = -0.5141
+RANK_FEATURES = ('word', 'char', 'doc', 'keyword', 'coverage', 'missing', 'intent_gap')
+RANK_WEIGHTS = np.array([0.0301, 0.2698, 0.2210, 0.2151, -0.0020, -0.2498, -0.0121])
+CONF_FEATURES = ('score', 'margin', 'coverage', 'keyword', 'missing', 'intent_gap')
+CONF_COEF = np.array([1.5239, 0.4319, 4.8450, 1.8902, -0.0640, -1.5397])
+CONF_INTERCEPT = -2.8326
 # --- end of fitted coefficients.
 
 COVERAGE_FLOOR = 0.75  # share of a never-seen word's weight a message must carry in full
 INTENT_BOOST = 1.5  # weight of intent concepts (PRICE, CANCEL, ...) relative to their idf
+_EVIDENCE = ("word", "char", "doc", "keyword", "coverage")
 QUALIFIER_WEIGHT = 0.3  # context words ("on saturday", "for my mum") count this much in coverage
 CHAR_NGRAMS = (3, 5)
 DEFAULT_THRESHOLD = 0.70
@@ -104,8 +72,7 @@ class Evidence:
     """Per-FAQ raw features for one message (used by the ranker and by calibration)."""
 
     features: np.ndarray  # shape (n_faqs, len(RANK_FEATURES))
-    unknown: float  # share of the message's weight in words no FAQ uses
-    n_terms: int
+    unknown: float  # share of the message's weight in words no FAQ uses (diagnostics)
 
 
 def _identity(tokens: list[str]) -> list[str]:
@@ -133,12 +100,32 @@ class _Vectoriser:
         return idx, vals / np.linalg.norm(vals)
 
 
-def _dot(matrix_t: sparse.csr_matrix, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
-    """Dot of a sparse query with every row of the (transposed, CSR) matrix; touches only
-    the query's columns, so cost does not grow with the number of FAQs' total text."""
-    if idx.size == 0:
-        return np.zeros(matrix_t.shape[1])
-    return np.asarray(matrix_t[idx].T @ vals).ravel()
+class _Postings:
+    """Term -> (row, value) lists of a sparse rows-by-terms matrix (its transpose as CSR).
+
+    Scoring a message gathers only the postings of its own terms with plain numpy, which
+    is several times cheaper per call than scipy's sparse indexing; no per-FAQ Python loop.
+    """
+
+    def __init__(self, matrix: sparse.spmatrix) -> None:
+        t = sparse.csr_matrix(matrix).T.tocsr()
+        t.sort_indices()
+        self.n_rows = matrix.shape[0]
+        self.indptr, self.rows, self.data = t.indptr, t.indices, t.data
+
+    def gather(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(query-term position, row, value) for every posting of the given terms."""
+        starts, ends = self.indptr[idx], self.indptr[idx + 1]
+        lens = ends - starts
+        offsets = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
+        return np.repeat(np.arange(len(idx)), lens), self.rows[offsets], self.data[offsets]
+
+    def dot(self, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        """Every row's dot product with the sparse query (idx, vals)."""
+        if idx.size == 0:
+            return np.zeros(self.n_rows)
+        which, rows, data = self.gather(idx)
+        return np.bincount(rows, weights=data * vals[which], minlength=self.n_rows)
 
 
 class FaqIndex:
@@ -197,31 +184,30 @@ class FaqIndex:
         char = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS,
                                sublinear_tf=True, lowercase=False)
         try:
-            docs_w = word.fit_transform(doc_terms)
-            docs_c = char.fit_transform(doc_chars)
+            word.fit(doc_terms)
+            char.fit(doc_chars)
         except ValueError:  # no FAQ has a single word we understand
             return
         word.idf_ = word.idf_ * np.array(
             [INTENT_BOOST if t in INTENT_CONCEPTS else 1.0 for t in word.get_feature_names_out()])
         docs_w = word.transform(doc_terms)
         self._word = _Vectoriser(word)
+        self._is_intent = np.array([t in INTENT_CONCEPTS for t in word.get_feature_names_out()])
         self._char = _Vectoriser(char)
         self._char_analyser = char.build_analyzer()
         self._var_starts = np.array(var_starts)
-        self._var_word_t = word.transform(var_terms).T.tocsr()
-        self._var_char_t = char.transform(var_chars).T.tocsr()
-        self._doc_word_t = docs_w.T.tocsr()
+        self._var_word = _Postings(word.transform(var_terms))
+        self._var_char = _Postings(char.transform(var_chars))
+        self._doc_word = _Postings(docs_w)
         # Which FAQs use each term at all (coverage), and which keyword phrases contain it.
-        self._has_term_t = (docs_w > 0).astype(float).T.tocsr()
-        n_terms = len(self._word.vocab)
+        self._has_term = _Postings((docs_w > 0).astype(float))
         rows = [r for r, terms in enumerate(kw_terms) for _ in terms]
         cols = [self._word.vocab[t] for terms in kw_terms for t in terms]
-        self._kw = sparse.csr_matrix((np.ones(len(cols)), (rows, cols)),
-                                     shape=(len(kw_terms), n_terms))
-        self._kw_len = np.array([len(t) for t in kw_terms], dtype=float)
-        self._kw_owner = sparse.csr_matrix(
-            (np.ones(len(kw_owner)), (kw_owner, range(len(kw_owner)))),
-            shape=(len(self._faqs), len(kw_owner))).tocsc()
+        self._kw = _Postings(sparse.csr_matrix(
+            (np.ones(len(cols)), (rows, cols)), shape=(len(kw_terms), len(self._word.vocab))))
+        self._kw_terms = [np.array([self._word.vocab[t] for t in terms]) for terms in kw_terms]
+        self._kw_len = np.array([len(t) for t in kw_terms])
+        self._kw_owner = np.array(kw_owner, dtype=np.int64)
         self._unknown_idf = math.log(1 + len(self._faqs)) + 1.0  # idf of a term seen nowhere
         self._typos = TypoFixer(surface | lexicon_vocabulary())
         self._ready = True
@@ -246,7 +232,7 @@ class FaqIndex:
             factor = QUALIFIER_WEIGHT if term in QUALIFIERS else 1.0
             j = self._word.vocab.get(term)
             if j is None:
-                unknown += self._unknown_idf * factor
+                unknown += self._unknown_weight(term) * factor
             else:
                 weights[j] = self._word.idf[j] * factor
         total = unknown + sum(weights.values())
@@ -256,37 +242,52 @@ class FaqIndex:
         w_idx = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
         w_val = np.fromiter(weights.values(), dtype=float, count=len(weights)) / total
 
-        word_sim = np.maximum.reduceat(_dot(self._var_word_t, q_idx, q_val), self._var_starts)
-        char_sim = np.maximum.reduceat(_dot(self._var_char_t, c_idx, c_val), self._var_starts)
-        doc_sim = _dot(self._doc_word_t, q_idx, q_val)
-        coverage = _dot(self._has_term_t, w_idx, w_val)
-        # Coverage is relative; "strength" is how much rare-term evidence is matched in
-        # absolute terms, so one generic word ("appointment") cannot look like a sure match.
-        strength = np.minimum(1.0, coverage * total / (2.0 * self._unknown_idf))
-        keyword = np.zeros(len(self._faqs))
-        if self._kw.shape[0] and w_idx.size:
-            present = np.zeros(self._kw.shape[1])
-            present[w_idx] = 1.0
-            weight = np.zeros(self._kw.shape[1])
-            weight[w_idx] = w_val
-            hit = np.flatnonzero((self._kw @ present) >= self._kw_len)
-            if hit.size:
-                # Terms covered by each FAQ's matched keywords, as a set: overlapping
-                # keywords ("booking", "appointment") must not count twice.
-                covered = self._kw_owner[:, hit] @ self._kw[hit]
-                covered.data[:] = 1.0
-                keyword = covered @ weight
+        word_sim = np.maximum.reduceat(self._var_word.dot(q_idx, q_val), self._var_starts)
+        char_sim = np.maximum.reduceat(self._var_char.dot(c_idx, c_val), self._var_starts)
+        doc_sim = self._doc_word.dot(q_idx, q_val)
+        coverage = self._has_term.dot(w_idx, w_val)
+        keyword = self._keyword_evidence(w_idx, w_val)
         # Heaviest query term each FAQ does not use: one unexplained key word ("mattress")
         # is a better sign of a different question than a lower average coverage.
+        unknown_terms = {t for t in terms if t not in self._word.vocab}
         missing = np.full(len(self._faqs), max(
-            (self._unknown_idf * (QUALIFIER_WEIGHT if t in QUALIFIERS else 1.0) / total
-             for t in set(terms) if t not in self._word.vocab), default=0.0))
+            (self._unknown_weight(t) * (QUALIFIER_WEIGHT if t in QUALIFIERS else 1.0) / total
+             for t in unknown_terms), default=0.0))
+        # An intent the message expresses (price, cancel, a problem report, ...) that the FAQ
+        # never mentions means it answers a different question, however similar otherwise.
+        intent_gap = np.full(len(self._faqs), float(bool(unknown_terms & INTENT_CONCEPTS)))
         if w_idx.size:
-            absent = 1.0 - self._has_term_t[w_idx].toarray()
+            which, rows, _ = self._has_term.gather(w_idx)
+            absent = np.ones((len(w_idx), len(self._faqs)))
+            absent[which, rows] = 0.0
             missing = np.maximum(missing, (absent * w_val[:, None]).max(axis=0))
+            intent = self._is_intent[w_idx]
+            if intent.any():
+                intent_gap = np.maximum(intent_gap, absent[intent].max(axis=0))
         features = np.column_stack(
-            [word_sim, char_sim, doc_sim, keyword, coverage, missing, strength])
-        return Evidence(features, unknown / total, len(terms))
+            [word_sim, char_sim, doc_sim, keyword, coverage, missing, intent_gap])
+        return Evidence(features, unknown / total)
+
+    def _unknown_weight(self, term: str) -> float:
+        """Weight of a term no FAQ uses: as telling as the rarest term (more if an intent)."""
+        return self._unknown_idf * (INTENT_BOOST if term in INTENT_CONCEPTS else 1.0)
+
+    def _keyword_evidence(self, w_idx: np.ndarray, w_val: np.ndarray) -> np.ndarray:
+        """Per FAQ: weight share of the message's terms covered by its fully-matched keywords."""
+        keyword = np.zeros(len(self._faqs))
+        if not self._kw_terms or w_idx.size == 0:
+            return keyword
+        _, kw_rows, _ = self._kw.gather(w_idx)
+        hits = np.flatnonzero(np.bincount(kw_rows, minlength=len(self._kw_terms))
+                              >= self._kw_len)
+        weight = dict(zip(w_idx.tolist(), w_val.tolist(), strict=True))
+        covered: dict[int, set[int]] = {}
+        for h in hits:  # only keywords that matched; a handful per message
+            covered.setdefault(int(self._kw_owner[h]), set()).update(self._kw_terms[h].tolist())
+        # A set per FAQ: overlapping keywords ("booking", "appointment") must not count twice.
+        for faq, terms in covered.items():
+            keyword[faq] = sum(weight[t] for t in terms)
+        return keyword
 
     def rank(self, text: str, limit: int = 5) -> list[Candidate]:
         """Up to `limit` FAQs with any evidence for the message, most confident first."""
@@ -297,12 +298,26 @@ class FaqIndex:
         if ev is None or limit <= 0:
             return []
         score = ev.features @ RANK_WEIGHTS
-        order = np.argsort(-score, kind="stable")
-        order = order[ev.features[order].max(axis=1) > 0][:limit]
+        # Only FAQs sharing something with the message are candidates ("missing" and
+        # "strength" are not evidence of a match).
+        matched = np.flatnonzero(ev.features[:, [RANK_FEATURES.index(n) for n in _EVIDENCE]]
+                                 .max(axis=1) > 0)
+        if matched.size > limit:
+            matched = matched[np.argpartition(-score[matched], limit - 1)[:limit]]
+        order = matched[np.argsort(-score[matched], kind="stable")]
         conf = confidences(ev, score, order)
-        ranked = sorted(zip(conf, order), key=lambda pair: (-pair[0], score[pair[1]] * -1))
+        if conf.size > 1:
+            # At most one FAQ is the right answer, so the runners-up share what the leader
+            # leaves (the model is fitted on leaders; its raw runner-up values overlap). The
+            # leader stays first so rank()[0] is what match() answers, whatever the limit.
+            rest = conf[1:].sum()
+            if rest > 1.0 - conf[0]:
+                conf[1:] *= (1.0 - conf[0]) / rest
+            conf[1:] = np.minimum(conf[1:], conf[0])
+            runners = np.argsort(-conf[1:], kind="stable") + 1
+            order, conf = order[np.r_[0, runners]], conf[np.r_[0, runners]]
         return [Candidate(self._faqs[i].id, self._faqs[i].question, round(float(p), 4))
-                for p, i in ranked]
+                for p, i in zip(conf, order, strict=True)]
 
     def match(self, text: str, threshold: float = DEFAULT_THRESHOLD) -> Candidate | None:
         """The best FAQ if its confidence reaches the threshold, else None."""
@@ -327,9 +342,7 @@ def confidence_features(ev: Evidence, score: np.ndarray, order: np.ndarray) -> n
         f[:, RANK_FEATURES.index("coverage")],
         f[:, RANK_FEATURES.index("keyword")],
         f[:, RANK_FEATURES.index("missing")],
-        f[:, RANK_FEATURES.index("strength")],
-        np.full(len(order), ev.unknown),
-        np.full(len(order), math.log1p(ev.n_terms)),
+        f[:, RANK_FEATURES.index("intent_gap")],
     ])
 
 

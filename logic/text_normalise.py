@@ -12,6 +12,7 @@ import snowballstemmer
 from logic.faq_lexicon import (
     BARE_CONTRACTIONS,
     CONCEPT_WORDS,
+    INTENT_CONCEPTS,
     IRREGULAR_NOT,
     IS_PRONOUNS,
     PHRASES,
@@ -26,6 +27,7 @@ from logic.faq_lexicon import (
 # Long messages are cut: the cost of scoring grows with length and a 4,000-character essay
 # is not an FAQ question anyway (low coverage keeps its confidence down).
 MAX_CHARS = 1500
+MAX_WORD = 40  # longer "words" are keyboard mash or URLs; their n-grams only cost time
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
@@ -83,7 +85,8 @@ def content_words(text: str) -> list[str]:
     for tok in normalise(text).split():
         if tok.isupper():
             out.append(tok)
-        elif tok not in STOPWORDS and not any(ch.isdigit() for ch in tok) and len(tok) > 1:
+        elif (tok not in STOPWORDS and 1 < len(tok) <= MAX_WORD
+              and not any(ch.isdigit() for ch in tok)):
             out.append(tok)
     return out
 
@@ -102,7 +105,7 @@ def to_terms(words: Iterable[str]) -> list[str]:
 
 def with_bigrams(terms: list[str]) -> list[str]:
     """Unigrams plus adjacent pairs, so word order carries a little weight."""
-    return terms + [f"{a} {b}" for a, b in zip(terms, terms[1:]) if a != b]
+    return terms + [f"{a} {b}" for a, b in zip(terms, terms[1:], strict=False) if a != b]
 
 
 def char_text(words: Iterable[str]) -> str:
@@ -113,19 +116,22 @@ def char_text(words: Iterable[str]) -> str:
 class TypoFixer:
     """Maps unknown words to a known word one edit away (symmetric-delete lookup).
 
-    Only words of five or more letters are touched and the first letter must agree: short
-    words and first letters are rarely mistyped, and guessing there mostly invents matches.
+    Only words of five or more letters are touched, the first letter must agree, and a
+    substituted letter is only fixed in long words: short words and first letters are rarely
+    mistyped, and guessing there mostly turns one real word into another.
     """
 
     MIN_LEN = 5
 
     def __init__(self, vocabulary: Iterable[str]) -> None:
         self.known: set[str] = set()
+        self._stems: set[str] = set()
         self._deletes: dict[str, str] = {}
         for word in sorted(set(vocabulary)):
             if word.isupper():
                 continue
             self.known.add(word)
+            self._stems.add(stem(word))
             if len(word) >= self.MIN_LEN - 1:
                 for variant in self._variants(word):
                     self._deletes.setdefault(variant, word)
@@ -138,11 +144,23 @@ class TypoFixer:
         """Return the known word this one most likely meant, or the word itself."""
         if word in self.known or word.isupper() or len(word) < self.MIN_LEN:
             return word
+        if stem(word) in self._stems:
+            return word  # an inflection of a known word ("changed"), not a typo of "charged"
         for variant in self._variants(word):
             hit = self._deletes.get(variant)
-            if hit is not None and hit[0] == word[0] and abs(len(hit) - len(word)) <= 1:
+            if hit is not None and hit[0] == word[0] and self._plausible(word, hit):
                 return hit
         return word
+
+    @staticmethod
+    def _plausible(word: str, hit: str) -> bool:
+        if len(word) != len(hit):
+            return True  # a letter dropped or doubled
+        diff = [i for i, (a, b) in enumerate(zip(word, hit, strict=True)) if a != b]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == hit[diff[1]]:
+            return True  # two letters swapped
+        # One letter substituted: short real words collide too often (changed/charged).
+        return len(word) >= 8
 
 
 def lexicon_vocabulary() -> set[str]:
@@ -170,4 +188,7 @@ def is_small_talk_text(text: str) -> bool:
     if any(ch.isalpha() and not ch.isascii() for ch in folded):
         return False  # a script we do not read: let a person look at it
     words = _SMALL_TALK_RE.findall(folded)
-    return 0 < len(words) <= 12 and all(w in SMALL_TALK_WORDS for w in words)
+    if not (0 < len(words) <= 12 and all(w in SMALL_TALK_WORDS for w in words)):
+        return False
+    # "how much" is made of chit-chat words ("how are you", "thanks so much") but asks a price.
+    return not any(w in INTENT_CONCEPTS for w in content_words(stripped))

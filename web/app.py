@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from apiflask import APIFlask
 from flask import request
@@ -22,6 +23,12 @@ def _sqlite_engine_options(settings: Settings) -> dict:
 
 
 def _configure_sqlite(engine) -> None:
+    # One writer at a time inside this process, queued on a lock that yields to other
+    # green threads. Without it a transaction waiting for SQLite's lock sleeps inside the
+    # C library, blocking the eventlet hub, so the holder can never finish (a deadlock
+    # until busy_timeout). Other processes sharing the file still wait on busy_timeout.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below take over
@@ -34,9 +41,29 @@ def _configure_sqlite(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        # IMMEDIATE takes the write lock up front, so a read-then-write transaction
-        # waits for the lock instead of failing with "database is locked" mid-way.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if not writer.acquire(timeout=30):
+            raise TimeoutError("timed out waiting for the SQLite write lock")
+        conn.info["holds_writer"] = True
+        try:
+            # IMMEDIATE takes the write lock up front, so a read-then-write transaction
+            # waits for the lock instead of failing with "database is locked" mid-way.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn) -> None:
+        if conn.info.pop("holds_writer", False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection, record):
+        # A connection handed back mid-transaction is rolled back by the pool; free the lock.
+        if record.info.pop("holds_writer", False):
+            writer.release()
 
 
 def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:

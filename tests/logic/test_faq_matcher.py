@@ -1,0 +1,234 @@
+"""FAQ matcher: held-out quality targets, robustness, small talk, ranking contract."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from logic.faq_defaults import DEFAULT_FAQS
+from logic.faq_matcher import Candidate, FaqDoc, FaqIndex, is_small_talk
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def load(name: str) -> tuple[list[FaqDoc], list[tuple[str, int | None]]]:
+    data = json.loads((DATA / name).read_text(encoding="utf-8"))
+    faqs = [FaqDoc(f["id"], f["question"], tuple(f["alternative_questions"]),
+                   tuple(f["keywords"])) for f in data["faqs"]]
+    return faqs, [(q["text"], q["faq_id"]) for q in data["queries"]]
+
+
+def default_docs() -> list[FaqDoc]:
+    return [FaqDoc(i + 1, f["question"], tuple(f["alternative_questions"]),
+                   tuple(f["keywords"])) for i, f in enumerate(DEFAULT_FAQS)]
+
+
+@pytest.fixture(scope="module")
+def eval_index() -> tuple[FaqIndex, list[tuple[str, int | None]]]:
+    faqs, queries = load("faq_eval.json")
+    return FaqIndex.build(faqs), queries
+
+
+def test_eval_set_is_big_enough() -> None:
+    faqs, queries = load("faq_eval.json")
+    assert len(faqs) >= 25
+    assert sum(label is not None for _, label in queries) >= 100
+    assert sum(label is None for _, label in queries) >= 25
+
+
+def test_calibration_set_is_a_different_business() -> None:
+    eval_faqs, eval_queries = load("faq_eval.json")
+    cal_faqs, cal_queries = load("faq_calibration.json")
+    assert not {f.id for f in eval_faqs} & {f.id for f in cal_faqs}
+    assert not {t for t, _ in eval_queries} & {t for t, _ in cal_queries}
+
+
+def held_out_figures(index: FaqIndex, queries: list[tuple[str, int | None]]
+                     ) -> tuple[float, float]:
+    answers = correct = 0
+    answerable = sum(label is not None for _, label in queries)
+    for text, label in queries:
+        hit = index.match(text)
+        if hit is not None:
+            answers += 1
+            correct += hit.faq_id == label
+    return correct / answers, correct / answerable
+
+
+@pytest.mark.xfail(strict=True, reason="target not reached yet: held-out precision 0.929, "
+                   "recall 0.734 at 0.70 (see bench/faq_eval.py); strict, so reaching the "
+                   "target shows up as XPASS and this marker must then be removed")
+def test_held_out_precision_and_recall_meet_target(eval_index) -> None:
+    precision, recall = held_out_figures(*eval_index)
+    assert precision >= 0.95, f"precision {precision:.3f}"
+    assert recall >= 0.75, f"recall {recall:.3f}"
+
+
+def test_held_out_precision_and_recall_do_not_regress(eval_index) -> None:
+    # Floor just under today's figures (0.929 / 0.734), so a regression fails loudly.
+    precision, recall = held_out_figures(*eval_index)
+    assert precision >= 0.92, f"precision {precision:.3f}"
+    assert recall >= 0.72, f"recall {recall:.3f}"
+
+
+UNREADABLE = [
+    "", "   ", "\n\t", "你好，请问你们几点开门？", "مرحبا، متى تفتحون؟",
+    "Здравствуйте, когда вы открыты?", "😀😀👍", "???!!!", "#$%^&*()", "\ud800", "\x00",
+    "xqzv blorf", "a" * 4000, "-" * 4000,
+]
+
+
+@pytest.mark.parametrize("text", UNREADABLE)
+def test_text_we_cannot_read_gets_no_answer(eval_index, text: str) -> None:
+    index, _ = eval_index
+    assert index.match(text) is None
+
+
+def test_long_message_does_not_raise(eval_index) -> None:
+    index, _ = eval_index
+    text = ("Hi, long story, my car broke down and I was wondering about my booking. " * 60)
+    assert len(text) >= 4000
+    index.rank(text)
+    index.match(text)
+
+
+def test_never_raises_on_random_strings(eval_index) -> None:
+    index, _ = eval_index
+    rng = random.Random(7)
+    for _ in range(500):
+        text = "".join(chr(rng.randrange(0, 0x2FFFF)) for _ in range(rng.randrange(0, 80)))
+        index.rank(text)
+        index.match(text)
+        is_small_talk(text)
+
+
+def test_empty_index() -> None:
+    index = FaqIndex.build([])
+    assert len(index) == 0
+    assert index.rank("do you have parking?") == []
+    assert index.match("do you have parking?") is None
+
+
+def test_faqs_without_keywords_or_alternatives_or_words() -> None:
+    index = FaqIndex.build([
+        FaqDoc(1, "Is there parking nearby?"),
+        FaqDoc(2, "你好"),
+        FaqDoc(3, ""),
+        FaqDoc(4, "Do you sell gift vouchers?", (), ()),
+    ])
+    assert len(index) == 4
+    best = index.match("is there anywhere to park")
+    assert best is not None and best.faq_id == 1
+    assert index.match("你好") is None
+
+
+def test_faqs_that_share_no_readable_word_give_an_index_that_never_answers() -> None:
+    index = FaqIndex.build([FaqDoc(1, "你好"), FaqDoc(2, "???")])
+    assert len(index) == 2
+    assert index.rank("parking") == []
+
+
+@pytest.mark.parametrize("text", [
+    "hi", "Hello!", "hi there", "thanks", "Thank you so much!", "thx", "ok", "OK thanks",
+    "great", "perfect, thanks!", "bye", "see you tomorrow", "good morning :)", "👍",
+    "😀😀", "cheers mate", "lovely thank you x", "how are you?", "yes please", "no",
+])
+def test_small_talk(text: str) -> None:
+    assert is_small_talk(text)
+
+
+@pytest.mark.parametrize("text", [
+    "do you have parking?", "hi, do you have parking?", "what time do you open",
+    "how much is a haircut", "how much", "thanks, can I cancel my appointment?",
+    "I need to speak to someone", "你好", "", "   ", "is it free",
+])
+def test_not_small_talk(text: str) -> None:
+    assert not is_small_talk(text)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 10])
+def test_rank_contract(eval_index, limit: int) -> None:
+    index, queries = eval_index
+    for text, _ in queries[::7]:
+        ranked = index.rank(text, limit=limit)
+        assert len(ranked) <= limit
+        assert all(isinstance(c, Candidate) for c in ranked)
+        confidences = [c.confidence for c in ranked]
+        assert all(0.0 <= p <= 1.0 for p in confidences)
+        assert all(round(p, 4) == p for p in confidences)
+        assert confidences == sorted(confidences, reverse=True)
+        assert len({c.faq_id for c in ranked}) == len(ranked)
+        best = index.match(text, threshold=0.0)
+        assert (best is None) == (not ranked)
+        if ranked:
+            assert best == ranked[0]
+
+
+def test_rank_with_non_positive_limit(eval_index) -> None:
+    index, _ = eval_index
+    assert index.rank("is there parking", limit=0) == []
+
+
+def test_match_respects_threshold(eval_index) -> None:
+    index, _ = eval_index
+    best = index.rank("is there parking near you", limit=1)[0]
+    assert index.match("is there parking near you", threshold=best.confidence) == best
+    assert index.match("is there parking near you", threshold=best.confidence + 1e-3) is None
+
+
+def test_keyword_evidence_finds_an_faq() -> None:
+    base = [
+        FaqDoc(1, "How do I book an appointment?", ("Can I book online?",)),
+        FaqDoc(2, "What are your opening hours?"),
+        FaqDoc(3, "Where are you located?"),
+        FaqDoc(4, "Do you offer a treatment for frizzy hair?"),
+    ]
+    without = FaqIndex.build(base)
+    with_keyword = FaqIndex.build(base[:3] + [FaqDoc(
+        4, "Do you offer a treatment for frizzy hair?", keywords=("keratin", "brazilian"))])
+    assert without.match("do you do keratin") is None
+    hit = with_keyword.match("do you do keratin")
+    assert hit is not None and hit.faq_id == 4
+
+
+def test_rebuilt_index_finds_a_new_faq() -> None:
+    docs = default_docs()
+    question = "do you do dog grooming"
+    assert FaqIndex.build(docs).match(question) is None
+    added = FaqDoc(99, "Do you groom dogs?", ("Do you offer dog grooming?",),
+                   ("dog grooming", "groom"))
+    hit = FaqIndex.build([*docs, added]).match(question)
+    assert hit is not None and hit.faq_id == 99
+
+
+def test_typos_and_shorthand(eval_index) -> None:
+    index = FaqIndex.build(default_docs())
+    for text, expected in [("can i cancle my apointment", "cancel"),
+                           ("wat time r u open 2moro", "opening hours"),
+                           ("can u move my appt to fri pls", "reschedule")]:
+        hit = index.match(text)
+        assert hit is not None and expected in hit.question.lower(), text
+
+
+def test_default_faqs_are_well_formed() -> None:
+    assert 8 <= len(DEFAULT_FAQS) <= 14
+    for faq in DEFAULT_FAQS:
+        assert set(faq) == {"question", "answer", "keywords", "alternative_questions",
+                            "category"}
+        assert faq["question"].strip() and faq["answer"].strip()
+        assert isinstance(faq["keywords"], list) and isinstance(faq["alternative_questions"], list)
+    questions = [f["question"] for f in DEFAULT_FAQS]
+    assert len(set(questions)) == len(questions)
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("how do i book", "book"), ("i need to cancel", "cancel"),
+    ("whats the address", "located"), ("do you take card", "payment"),
+    ("is there parking", "parking"), ("can i buy a gift card", "gift"),
+])
+def test_default_faqs_answer_everyday_questions(text: str, topic: str) -> None:
+    hit = FaqIndex.build(default_docs()).match(text)
+    assert hit is not None and topic in hit.question.lower()
