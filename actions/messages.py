@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app
 from sqlalchemy import Integer, String, bindparam, column, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +15,7 @@ from actions.errors import Conflict, InvalidInput
 from models import Message, Participant, Room, db
 from models.base import TZDateTime, iso, utcnow
 
+log = logging.getLogger("chat")
 AUTOMATION_TASK = "workers.tasks.process_customer_message"
 MAX_PAGE = 200
 
@@ -133,6 +136,9 @@ def send(
     if customer_message:
         jobs.enqueue(AUTOMATION_TASK, message.id)
     tx.commit()
+    log.info("message stored id=%s room=%s seq=%s", message.id, room_id, seq,
+             extra={"event": "message.stored", "message_id": message.id, "room_id": room_id,
+                    "seq": seq, "sender_id": actor.id, "sender_type": actor.sender_type})
     return data, True
 
 
@@ -272,4 +278,7 @@ def post_bot_message(
     db.session.flush()
     data = message.to_dict()
     events.bot_message(data)
+    log.info("bot message id=%s room=%s kind=%s", message.id, room.id, kind,
+             extra={"event": "message.bot", "message_id": message.id, "room_id": room.id,
+                    "seq": message.seq, "kind": kind})
     return data

@@ -17,7 +17,7 @@ from web import presence_hooks
 from web.extensions import socketio
 from web.tokens import access_claims
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("realtime")
 
 
 def _token_from_handshake(auth: object) -> object:
@@ -42,11 +42,15 @@ def on_connect(auth: object = None) -> None:
         if actor.is_owner:
             join_room(events.owners_channel(actor.business_id))
     presence_hooks.connected(request.sid, actor, claims["exp"])
+    log.info("socket connected user=%s role=%s", actor.id, actor.role,
+             extra={"event": "socket.connect", "sid": request.sid, "user_id": actor.id,
+                    "role": actor.role, "business_id": actor.business_id})
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)
 def on_disconnect(*_args: object) -> None:
     presence_hooks.disconnected(request.sid)
+    log.info("socket disconnected", extra={"event": "socket.disconnect", "sid": request.sid})
 
 
 def error_ack(error: DomainError) -> dict:

@@ -2,7 +2,16 @@
 from __future__ import annotations
 
 from celery import Celery, Task
+from celery.signals import setup_logging
 from flask import Flask
+
+
+@setup_logging.connect
+def _keep_app_logging(**_kwargs: object) -> None:
+    """Workers log through the app's configuration (JSON lines with LOG_FORMAT=json).
+
+    Connecting this signal stops Celery from replacing the root logger's handlers.
+    """
 
 
 def celery_init_app(app: Flask) -> Celery:
