@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from actions import jobs, tx
 from actions.actors import Actor, require_staff
-from actions.errors import InvalidInput, TooLarge
+from actions.errors import Conflict, InvalidInput, TooLarge
 from actions.notification_rules import check_type
 from models import AuditLog, db
 from models.base import utcnow
@@ -73,6 +75,33 @@ def _by_key(business_id: int, key: str) -> int | None:
     )
 
 
+def _insert_once(values: dict) -> int | None:
+    """Insert unless the business already used the key; the new id, or None if it had.
+
+    ON CONFLICT DO NOTHING settles a race on the key inside the database (the
+    loser waits for the winner's commit, then inserts nothing) without aborting
+    the caller's transaction, and costs one statement instead of a
+    look-up plus a savepoint.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+    if insert is None:  # another database: the portable savepoint way
+        entry = AuditLog(**values)
+        try:
+            with db.session.begin_nested():
+                db.session.add(entry)
+        except IntegrityError:
+            return None
+        return entry.id
+    statement = (
+        insert(AuditLog)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["business_id", "idempotency_key"])
+        .returning(AuditLog.id)
+    )
+    return db.session.scalar(statement)
+
+
 def record(
     business_id: int,
     type_: str,
@@ -86,33 +115,35 @@ def record(
     check_type(type_)
     clean = _check_data(data)
     key = _check_key(idempotency_key)
-    if key is not None:
-        existing = _by_key(business_id, key)
-        if existing is not None:
+    values = {
+        "business_id": business_id, "type": type_, "actor_id": actor_id, "data": clean,
+        "idempotency_key": key, "processing_state": "pending", "attempts": 0,
+        "created_at": utcnow(),
+    }
+    if key is None:
+        entry = AuditLog(**values)
+        db.session.add(entry)
+        db.session.flush()
+        entry_id = entry.id
+    else:
+        inserted = _insert_once(values)
+        if inserted is None:
+            existing = _by_key(business_id, key)
+            if existing is None:  # the holder was deleted in between: rare, so the caller retries
+                raise Conflict("The idempotency key is in use; retry.",
+                               code="idempotency_conflict")
+            if commit:
+                tx.commit()
             return Recorded(existing, False)
-    entry = AuditLog(
-        business_id=business_id, type=type_, actor_id=actor_id, data=clean,
-        idempotency_key=key, processing_state="pending", attempts=0, created_at=utcnow(),
-    )
-    try:
-        # A savepoint, so losing a race on the idempotency key leaves the
-        # caller's own transaction intact.
-        with db.session.begin_nested():
-            db.session.add(entry)
-    except IntegrityError:
-        existing = _by_key(business_id, key) if key is not None else None
-        if existing is None:
-            raise
-        return Recorded(existing, False)
-    entry_id = entry.id
+        entry_id = inserted
+    fields = {"audit_log_id": entry_id, "business_id": business_id, "event_type": type_,
+              "actor_id": actor_id, "with_key": key is not None}
+    # Logged once durable (the caller's commit when commit=False), before the
+    # conversion runs, so the log reads in the order things happened.
+    tx.after_commit(lambda: log.info("audit entry recorded", extra=fields))
     jobs.enqueue(PROCESS_TASK, entry_id)
     if commit:
         tx.commit()
-    log.info(
-        "audit entry recorded",
-        extra={"audit_log_id": entry_id, "business_id": business_id, "event_type": type_,
-               "actor_id": actor_id, "with_key": key is not None, "committed": commit},
-    )
     return Recorded(entry_id, True)
 
 

@@ -5,6 +5,7 @@ import threading
 
 from sqlalchemy import select
 
+from actions.blocking import run_blocking
 from logic.faq_matcher import FaqDoc, FaqIndex
 from models import Business, Faq, db
 
@@ -20,12 +21,14 @@ def index_for(business: Business) -> tuple[FaqIndex, dict[int, str]]:
     faqs = list(db.session.scalars(
         select(Faq).where(Faq.business_id == business.id, Faq.is_active.is_(True))
         .order_by(Faq.id)))
-    index = FaqIndex.build([
+    docs = [
         FaqDoc(id=f.id, question=f.question,
                alternative_questions=tuple(f.alternative_questions or ()),
                keywords=tuple(f.keywords or ()))
         for f in faqs
-    ])
+    ]
+    # Building is CPU work (tens of ms to seconds); keep it off the web process's hub.
+    index = run_blocking(FaqIndex.build, docs)
     answers = {f.id: f.answer for f in faqs}
     with _lock:
         _cache[business.id] = (business.faq_version, index, answers)

@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from actions import events, jobs, rate_limits, rooms, tx
 from actions.actors import Actor
-from actions.errors import Conflict, InvalidInput
+from actions.errors import Conflict, InvalidInput, RateLimited
 from models import Message, Participant, Room, db
 from models.base import TZDateTime, iso, utcnow
 
@@ -106,7 +106,16 @@ def send(
     emits nothing, so a client may retry a send whose ack it never saw.
     """
     text = clean_content(content)
-    rate_limits.hit(current_app.config["SETTINGS"].rate_limit_messages, "send", actor.id)
+    try:
+        rate_limits.hit(current_app.config["SETTINGS"].rate_limit_messages, "send", actor.id)
+    except RateLimited:
+        # A retry of a send that was stored gets its message back, not a 429.
+        if client_msg_id is not None:
+            try:
+                return _existing(actor, room_id, client_msg_id), False
+            except Conflict:
+                pass
+        raise
     claimed = _claim_seq(actor, room_id)
     if claimed is None:
         raise _refusal(actor, room_id)
@@ -210,14 +219,16 @@ def mark_read(actor: Actor, room_id: int, up_to_seq: int) -> int:
     now = utcnow()
     participant = db.session.get(Participant, (room.id, actor.id))
     if participant is None:
-        participant = Participant(
-            room_id=room.id,
-            user_id=actor.id,
-            last_read_seq=0,
-            is_member=room.type == "staff" or not actor.is_staff,
-        )
-        db.session.add(participant)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(Participant(
+                    room_id=room.id,
+                    user_id=actor.id,
+                    last_read_seq=0,
+                    is_member=room.type == "staff" or not actor.is_staff,
+                ))
+        except IntegrityError:  # the same user's other tab made their first read just now
+            pass
     moved = db.session.execute(
         update(Participant)
         .where(

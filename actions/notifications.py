@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +40,7 @@ class NotificationPage:
     next_before_id: int | None
 
 
-def serialise(notification: Notification, read_at=None) -> dict:
+def serialise(notification: Notification, read_at: datetime | None = None) -> dict:
     body = notification.to_dict(read_at=as_utc(read_at))
     body["audit_log_id"] = notification.audit_log_id
     return body
@@ -208,7 +209,8 @@ def unread_count(actor: Actor) -> int:
     ) or 0)
 
 
-def _read_at(user: User, notification: Notification, row_read_at):
+def _read_at(user: User, notification: Notification,
+             row_read_at: datetime | None) -> datetime | None:
     if row_read_at is not None:
         return row_read_at
     if notification.id <= (user.notifications_read_through_id or 0):

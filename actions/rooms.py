@@ -97,14 +97,16 @@ def create_staff_room(
     missing = [uid for uid in member_ids if uid not in found]
     if missing:
         raise InvalidInput(f"Not staff of this business: {missing}.", code="invalid_participants")
-    if len(member_ids) == 2 and not name:
+    # A blank name is no name: it must not make a second unnamed direct room.
+    name = (name or "").strip() or None
+    if len(member_ids) == 2 and name is None:
         existing = _direct_room(business_id, member_ids)
         if existing is not None:
             return existing, False
     room = Room(
         business_id=business_id,
         type="staff",
-        name=(name or "").strip() or None,
+        name=name,
         created_by=actor.id,
         status="open",
     )

@@ -86,7 +86,10 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
         (r"\b(no ?show|not (turn|show)(ing|ed)? up|not attend(ing)?)s?\b", "NOSHOW CANCEL"),
         (r"\bcall(ing|ed)? off\b", "CANCEL"),
         # "change/move/swap ... my appointment" means reschedule; the verb alone does not.
-        (r"\b(change|changing|move|moving|switch|swap|shift|push|bring)\b"
+        # "bring ... to my appointment" is about who or what comes along; only "bring it
+        # forward" moves it.
+        (r"\bbring (\w+ ){0,3}forward\b", "RESCHEDULE"),
+        (r"\b(change|changing|move|moving|switch|swap|shift|push)\b"
          r"(?=(?: \w+){0,4}? " + _BOOKING_NOUNS + r"\b)", "RESCHEDULE"),
         (r"\b(different|another|other|later|earlier) (day|time|date|slot)\b", "RESCHEDULE"),
         (r"\b(appointment|session|slot)s? (be |been |get |is |was )?(moved|changed|switched|"
@@ -164,7 +167,9 @@ CONCEPT_WORDS: dict[str, tuple[str, ...]] = {
     "INSURANCE": ("insurance", "insurer", "bupa", "axa", "aviva", "vitality", "simplyhealth"),
     "DURATION": ("duration",),
     "CHANNEL": ("website", "site", "web", "app"),
-    "AVAILABILITY": ("available", "availability"),
+    # Bare "available" ("are vouchers available?") means "do you offer", like "offer" (a
+    # stopword); asking for free slots is caught by the AVAILABILITY phrases above.
+    "AVAILABILITY": ("availability",),
     "POLICY": ("policy", "policies", "notice", "rules", "terms"),
     "ADVICE": ("recommend", "recommendation", "suggest", "suggestion", "advice", "advise"),
     # Reports of something gone wrong: a person should deal with these.
@@ -215,7 +220,7 @@ STOPWORDS = frozenset(
     ask asking asked look looking try trying put keep work working mean think hope hoping
     maybe perhaps probably definitely anyway quite pretty only take takes taking accept
     accepted allow allowed leave leaving enough few each every never always somewhere
-    anywhere else whether able
+    anywhere else whether able available
     """.split()
 )
 

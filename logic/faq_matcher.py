@@ -2,12 +2,14 @@
 
 Each FAQ is seen through several views: word TF-IDF (stems, synonyms folded into concepts,
 unigrams + bigrams) and character n-gram TF-IDF per phrasing (question and alternatives), a
-whole-FAQ word document, its keywords, how much of the message its vocabulary covers, the
-heaviest message term it lacks, and whether it lacks an intent the message expresses (price,
-cancel, a problem report, ...). A fixed linear score over these ranks FAQs; a logistic model
-over the leader's evidence (score, margin over the runner-up, coverage, ...) turns it into
-the probability that the answer is right. Both sets of coefficients were fitted offline by
-bench/faq_calibrate.py on tests/data/faq_calibration.json; nothing is trained at run time.
+whole-FAQ word document, its keywords, how much of the message its vocabulary covers, how
+much of its best phrasing the message covers (the reverse direction), the heaviest message
+term it lacks, how many topic words it leaves unexplained, and whether it lacks an intent the
+message expresses (price, cancel, a problem report, ...). A fixed linear score over these ranks
+FAQs; a logistic model over the leader's evidence (score, margin over the runner-up, coverage,
+coverage x reverse coverage, ...) turns it into the probability that the answer is right. Both
+sets of coefficients were fitted offline by bench/faq_calibrate.py on two businesses
+(tests/data/faq_calibration.json, tests/data/faq_eval.json); nothing is trained at run time.
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ from logic.text_normalise import (
     with_bigrams,
 )
 
-# --- Coefficients printed by bench/faq_calibrate.py (fitted on tests/data/faq_calibration.json).
-RANK_FEATURES = ('word', 'char', 'doc', 'keyword', 'coverage', 'missing', 'intent_gap')
-RANK_WEIGHTS = np.array([0.0301, 0.2698, 0.2210, 0.2151, -0.0020, -0.2498, -0.0121])
-CONF_FEATURES = ('score', 'margin', 'coverage', 'keyword', 'missing', 'intent_gap')
-CONF_COEF = np.array([1.5239, 0.4319, 4.8450, 1.8902, -0.0640, -1.5397])
-CONF_INTERCEPT = -2.8326
+# --- Coefficients printed by bench/faq_calibrate.py (fitted on faq_calibration + faq_eval).
+RANK_FEATURES = ('word', 'char', 'doc', 'keyword', 'coverage', 'missing', 'intent_gap', 'rev',
+                 'uncovered')
+RANK_WEIGHTS = np.array([0.0958, 0.1807, 0.1530, 0.1231, 0.1149, -0.1447, -0.0076, -0.1477, 0.0326])
+CONF_FEATURES = ('score', 'margin', 'coverage', 'keyword', 'missing', 'intent_gap', 'cov_x_rev')
+CONF_COEF = np.array([2.3490, 1.7809, 2.1771, 0.8943, -1.4016, -1.4236, 1.6589])
+CONF_INTERCEPT = -1.5169
 # --- end of fitted coefficients.
 
 COVERAGE_FLOOR = 0.75  # share of a never-seen word's weight a message must carry in full
@@ -149,6 +152,7 @@ class FaqIndex:
 
     def _fit(self) -> None:
         var_terms: list[list[str]] = []
+        var_unigrams: list[list[str]] = []
         var_chars: list[str] = []
         var_starts: list[int] = []
         doc_terms: list[list[str]] = []
@@ -164,6 +168,7 @@ class FaqIndex:
                 words = content_words(text)
                 surface.update(words)
                 terms = to_terms(words)
+                var_unigrams.append(terms)
                 var_terms.append(with_bigrams(terms))
                 var_chars.append(char_text(words))
                 doc += var_terms[-1]
@@ -192,6 +197,7 @@ class FaqIndex:
             [INTENT_BOOST if t in INTENT_CONCEPTS else 1.0 for t in word.get_feature_names_out()])
         docs_w = word.transform(doc_terms)
         self._word = _Vectoriser(word)
+        self._terms = word.get_feature_names_out().tolist()
         self._is_intent = np.array([t in INTENT_CONCEPTS for t in word.get_feature_names_out()])
         self._char = _Vectoriser(char)
         self._char_analyser = char.build_analyzer()
@@ -201,6 +207,8 @@ class FaqIndex:
         self._doc_word = _Postings(docs_w)
         # Which FAQs use each term at all (coverage), and which keyword phrases contain it.
         self._has_term = _Postings((docs_w > 0).astype(float))
+        self._var_rev = _Postings(self._reverse_weights(var_unigrams))
+        self._is_qualifier = np.array([t in QUALIFIERS for t in word.get_feature_names_out()])
         rows = [r for r, terms in enumerate(kw_terms) for _ in terms]
         cols = [self._word.vocab[t] for terms in kw_terms for t in terms]
         self._kw = _Postings(sparse.csr_matrix(
@@ -211,6 +219,24 @@ class FaqIndex:
         self._unknown_idf = math.log(1 + len(self._faqs)) + 1.0  # idf of a term seen nowhere
         self._typos = TypoFixer(surface | lexicon_vocabulary())
         self._ready = True
+
+    def _reverse_weights(self, var_unigrams: list[list[str]]) -> sparse.csr_matrix:
+        """Variants x terms: each distinct term's share of its phrasing's idf weight.
+
+        Dotted with a message's terms it says how much of a phrasing the message covers
+        ("do you make night guards" covers little of "Can I get a gum shield made?").
+        """
+        rows, cols, vals = [], [], []
+        for r, terms in enumerate(var_unigrams):
+            js = sorted({self._word.vocab[t] for t in terms if t in self._word.vocab})
+            w = np.array([self._word.idf[j] * (QUALIFIER_WEIGHT if t in QUALIFIERS else 1.0)
+                          for j, t in ((j, self._terms[j]) for j in js)])
+            if w.size:
+                rows += [r] * len(js)
+                cols += js
+                vals += (w / w.sum()).tolist()
+        return sparse.csr_matrix((vals, (rows, cols)),
+                                 shape=(len(var_unigrams), len(self._word.vocab)))
 
     def evidence(self, text: str) -> Evidence | None:
         """Raw per-FAQ features for a message, or None when nothing in it is understood."""
@@ -256,16 +282,22 @@ class FaqIndex:
         # An intent the message expresses (price, cancel, a problem report, ...) that the FAQ
         # never mentions means it answers a different question, however similar otherwise.
         intent_gap = np.full(len(self._faqs), float(bool(unknown_terms & INTENT_CONCEPTS)))
+        # How many topic words (not context like "tomorrow") each FAQ leaves unexplained.
+        uncovered = np.full(len(self._faqs), float(len(unknown_terms - QUALIFIERS)))
+        rev = np.zeros(len(self._faqs))
         if w_idx.size:
+            rev = np.maximum.reduceat(
+                self._var_rev.dot(w_idx, np.ones(w_idx.size)), self._var_starts)
             which, rows, _ = self._has_term.gather(w_idx)
             absent = np.ones((len(w_idx), len(self._faqs)))
             absent[which, rows] = 0.0
             missing = np.maximum(missing, (absent * w_val[:, None]).max(axis=0))
+            uncovered += absent[~self._is_qualifier[w_idx]].sum(axis=0)
             intent = self._is_intent[w_idx]
             if intent.any():
                 intent_gap = np.maximum(intent_gap, absent[intent].max(axis=0))
         features = np.column_stack(
-            [word_sim, char_sim, doc_sim, keyword, coverage, missing, intent_gap])
+            [word_sim, char_sim, doc_sim, keyword, coverage, missing, intent_gap, rev, uncovered])
         return Evidence(features, unknown / total)
 
     def _unknown_weight(self, term: str) -> float:
@@ -333,17 +365,15 @@ def confidence_features(ev: Evidence, score: np.ndarray, order: np.ndarray) -> n
     else:
         best, second = (score[0] if score.size else 0.0), 0.0
     chosen = score[order]
-    # Margin over the strongest other FAQ: positive only for the leader.
-    margin = np.where(chosen >= best, chosen - second, chosen - best)
     f = ev.features[order]
-    return np.column_stack([
-        chosen,
-        margin,
-        f[:, RANK_FEATURES.index("coverage")],
-        f[:, RANK_FEATURES.index("keyword")],
-        f[:, RANK_FEATURES.index("missing")],
-        f[:, RANK_FEATURES.index("intent_gap")],
-    ])
+    named = dict(zip(RANK_FEATURES, f.T, strict=True))
+    # Margin over the strongest other FAQ: positive only for the leader.
+    named["margin"] = np.where(chosen >= best, chosen - second, chosen - best)
+    named["score"] = chosen
+    # Both directions at once: the FAQ explains the message and the message asks for most
+    # of the FAQ's phrasing. Either alone is common in near-misses ("gift wrapping").
+    named["cov_x_rev"] = named["coverage"] * named["rev"]
+    return np.column_stack([named[n] for n in CONF_FEATURES])
 
 
 def confidences(ev: Evidence, score: np.ndarray, order: np.ndarray) -> np.ndarray:

@@ -31,13 +31,11 @@ MAX_WORD = 40  # longer "words" are keyboard mash or URLs; their n-grams only co
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
-_STEMMER = snowballstemmer.stemmer("english")
-
-
 @lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
     """Snowball stem of a lower-case word (cached: the same words recur in every message)."""
-    return _STEMMER.stemWord(word)
+    # A stemmer keeps the word it is working on as state; one per call keeps threads apart.
+    return snowballstemmer.stemmer("english").stemWord(word)
 
 
 CONCEPTS: dict[str, str] = {

@@ -77,6 +77,16 @@ def is_postgres(database_url: str) -> bool:
     return database_url.startswith("postgresql")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> None:
+    """Argon2 at production cost takes ~0.4 s a hash here; tests need the logic, not the cost."""
+    from argon2 import PasswordHasher
+
+    from actions import auth
+
+    auth._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str):
     from web.app import create_app
@@ -106,9 +116,11 @@ def _clean_tables(request) -> Iterator[None]:
                 db.session.execute(db.text(f"DELETE FROM {name}"))
         db.session.commit()
     presence.configure(None)
-    from actions import rate_limits
+    from actions import faq_index, rate_limits
 
     rate_limits.reset()
+    # Ids restart with the emptied tables, so a cached index could belong to an earlier test.
+    faq_index.clear()
     yield
 
 

@@ -74,5 +74,7 @@ def staff(client, owner: Account, name: str | None = None) -> Account:
     return login(client, email)
 
 
-ALWAYS_OPEN = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+ALWAYS_OPEN = {
+    day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+}
 NEVER_OPEN = {day: [] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+import time
 
 from apiflask import APIFlask
 from flask import request
@@ -35,7 +37,9 @@ def _configure_sqlite(engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # Short: waits longer than this happen in on_begin, where they yield to other
+        # green threads instead of sleeping inside SQLite with the whole hub stopped.
+        cursor.execute("PRAGMA busy_timeout=20")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -45,9 +49,7 @@ def _configure_sqlite(engine) -> None:
             raise TimeoutError("timed out waiting for the SQLite write lock")
         conn.info["holds_writer"] = True
         try:
-            # IMMEDIATE takes the write lock up front, so a read-then-write transaction
-            # waits for the lock instead of failing with "database is locked" mid-way.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(conn.connection.dbapi_connection)
         except BaseException:
             _release(conn)
             raise
@@ -64,6 +66,25 @@ def _configure_sqlite(engine) -> None:
         # A connection handed back mid-transaction is rolled back by the pool; free the lock.
         if record.info.pop("holds_writer", False):
             writer.release()
+
+
+def _begin_immediate(dbapi_connection, timeout: float = 30.0) -> None:
+    """BEGIN IMMEDIATE, waiting for another process's write lock with yielding sleeps.
+
+    IMMEDIATE takes the write lock up front, so a read-then-write transaction waits
+    for it here instead of failing with "database is locked" half-way.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)  # eventlet's patched sleep: other green threads run meanwhile
+        delay = min(delay * 2, 0.05)
 
 
 def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
@@ -123,6 +144,10 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
     presence.configure(redis_url)
     rate_limits.configure(redis_url)
     if role == "web":
+        # Imported before init_app so a second app in one process still gets the handlers.
+        import web.chat_socket  # noqa: F401
+        import web.realtime  # noqa: F401  (registers the socket handlers)
+
         socketio.init_app(
             app,
             message_queue=redis_url,
@@ -134,9 +159,6 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
             ping_timeout=20,
             max_http_buffer_size=1_000_000,
         )
-        import web.chat_socket  # noqa: F401
-        import web.realtime  # noqa: F401  (registers the socket handlers)
-
         events.configure(_local_emitter)
     else:
         events.configure(_queue_emitter(redis_url))
@@ -168,7 +190,8 @@ def _queue_emitter(redis_url: str | None):
         return _local_emitter  # embedded mode: tasks run inside the web process
     from flask_socketio import SocketIO
 
-    external = SocketIO(message_queue=redis_url)
+    # threading: a worker must not pull in eventlet just to publish.
+    external = SocketIO(message_queue=redis_url, async_mode="threading")
 
     def emit(event_name: str, payload: dict, to: str, skip_sid: str | None) -> None:
         external.emit(event_name, payload, to=to, namespace=events.NAMESPACE)

@@ -6,6 +6,8 @@ from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import EXCLUDE, RAISE, ValidationError, validates_schema
 
+from web.schemas import StrictBool
+
 Id = lambda **kw: Integer(strict=True, validate=Range(1, 2**53), **kw)  # noqa: E731
 Seq = lambda **kw: Integer(strict=True, validate=Range(0, 2**31), **kw)  # noqa: E731
 
@@ -56,7 +58,7 @@ class RoomIdIn(Schema):
 
 
 class TypingIn(RoomIdIn):
-    is_typing = Boolean(required=True, truthy={True}, falsy={False})
+    is_typing = StrictBool(required=True)
 
 
 class ReadIn(Schema):

@@ -51,7 +51,9 @@ def typing(sock: SocketState, data: dict) -> dict:
     if room_id not in sock.joined:
         raise NotFound("Join the room before typing in it.", code="not_joined")
     now = time.monotonic()
-    if is_typing and now - sock.typing_at.get(room_id, 0.0) < TYPING_MIN_INTERVAL:
+    # monotonic() counts from an arbitrary point, so "never relayed" must not be read as 0.0.
+    last = sock.typing_at.get(room_id)
+    if is_typing and last is not None and now - last < TYPING_MIN_INTERVAL:
         return {"throttled": True}
     if is_typing:
         sock.typing_at[room_id] = now

@@ -9,6 +9,16 @@ from marshmallow import EXCLUDE, RAISE
 Name = lambda: String(required=True, validate=Length(1, 120))  # noqa: E731
 
 
+class StrictBool(Boolean):
+    """JSON true/false only: marshmallow's truthy sets let 1 and 0 through (1 == True)."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object,
+                     **kwargs: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class Strict(Schema):
     class Meta:
         unknown = RAISE

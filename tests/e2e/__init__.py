@@ -1,0 +1,1 @@
+"""End-to-end tests: the real web process and a Celery worker, talking through Redis."""

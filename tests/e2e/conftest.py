@@ -1,0 +1,299 @@
+"""The live stack: `python -m web.serve` and a Celery worker as real processes, on a fresh
+database and the session's private Redis, plus helpers to drive them over HTTP and Socket.IO.
+
+Process output goes to log files; a failing test that used the stack gets the tail of each
+log attached to its report.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+
+from tests.conftest import _create_pg_database, _drop_pg_database, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+NAMESPACE = "/realtime"
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+JWT_SECRET = "e2e-secret-key-that-is-long-enough-for-hs256"
+
+# Settings the unit-test session puts in os.environ for its in-process app; the stack's
+# processes get their own values (or the production defaults) instead.
+_TEST_SESSION_VARS = ("ASYNC_MODE", "DATABASE_URL", "INSTANCE_PATH", "UPLOAD_DIR", "REDIS_URL",
+                      "JWT_SECRET_KEY", "LOG_LEVEL", "RATE_LIMIT_MESSAGES", "RATE_LIMIT_AUTH",
+                      "PORT", "AUTO_MIGRATE", "FLASK_APP")
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+
+    @property
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def output(self, limit: int = 20_000) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return text if len(text) <= limit else "...\n" + text[-limit:]
+
+
+def start_process(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Process:
+    """Start ``args`` from the repository root with stdout and stderr in ``<name>.log``."""
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("wb") as log:
+        popen = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                 stdout=log, stderr=subprocess.STDOUT)
+    return Process(name, popen, log_path)
+
+
+def stop_process(process: Process, timeout: float = STOP_TIMEOUT) -> None:
+    """Ask the process to stop (SIGTERM); kill it if it has not within ``timeout``."""
+    if not process.running:
+        return
+    process.popen.terminate()
+    try:
+        process.popen.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.popen.kill()
+        process.popen.wait(timeout=timeout)
+
+
+def describe(processes: list[Process]) -> str:
+    return "\n".join(
+        f"----- {p.name} (exit code {p.popen.poll()}) -----\n{p.output()}" for p in processes
+    )
+
+
+def wait_for_url(url: str, processes: list[Process], timeout: float = STARTUP_TIMEOUT) -> None:
+    """Poll ``url`` until it answers 200; fail early if one of ``processes`` exits."""
+    deadline = time.monotonic() + timeout
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        dead = [p for p in processes if not p.running]
+        if dead:
+            pytest.fail(f"{', '.join(p.name for p in dead)} exited during start-up\n"
+                        + describe(processes))
+        try:
+            response = requests.get(url, timeout=2)
+            if response.status_code == 200:
+                return
+            last_error = f"HTTP {response.status_code}"
+        except requests.RequestException as exc:
+            last_error = type(exc).__name__
+        time.sleep(0.2)
+    pytest.fail(f"{url} did not answer within {timeout:.0f} s ({last_error})\n"
+                + describe(processes))
+
+
+def run_command(args: list[str], env: dict[str, str], timeout: float = 120.0) -> None:
+    done = subprocess.run(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(args)} failed ({done.returncode})\n{done.stdout}\n{done.stderr}")
+
+
+# --------------------------------------------------------------------------- the stack
+
+
+@dataclass
+class LiveStack:
+    base_url: str
+    env: dict[str, str]
+    processes: list[Process] = field(default_factory=list)
+
+    def process(self, name: str) -> Process:
+        return next(p for p in self.processes if p.name == name)
+
+    def output(self) -> str:
+        return describe(self.processes)
+
+
+def stack_env(database_url: str, redis_url: str, instance: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _TEST_SESSION_VARS}
+    env.update(
+        PORT=str(port),
+        HOST="127.0.0.1",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        JWT_SECRET_KEY=JWT_SECRET,
+        INSTANCE_PATH=str(instance),
+        UPLOAD_DIR=str(instance / "uploads"),
+        LOG_LEVEL="WARNING",
+        # Tests register several accounts from one address within a minute.
+        RATE_LIMIT_AUTH="1000/minute",
+        RATE_LIMIT_MESSAGES="1000/minute",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def stack_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database of the kind the session tests run on."""
+    if os.environ.get("TEST_DATABASE", "sqlite") == "postgres":
+        name, url = _create_pg_database()
+        yield url
+        _drop_pg_database(name)
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'chat.db'}"
+
+
+@pytest.fixture(scope="module")
+def live_stack(stack_database: str, redis_server: str,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """The web process and a Celery worker (queues automation and light), migrated first."""
+    import redis
+
+    # A database index of its own, so queues and presence keys start empty.
+    redis_url = redis_server.rsplit("/", 1)[0] + "/1"
+    redis.Redis.from_url(redis_url).flushdb()
+    instance = tmp_path_factory.mktemp("e2e-instance")
+    port = free_port()
+    env = stack_env(stack_database, redis_url, instance, port)
+    run_command([str(BIN / "flask"), "--app", "web.app", "db", "upgrade"], env)
+
+    stack = LiveStack(base_url=f"http://127.0.0.1:{port}", env=env)
+    try:
+        stack.processes.append(start_process(
+            "web", [str(BIN / "python"), "-m", "web.serve"], env, instance))
+        stack.processes.append(start_process(
+            "worker",
+            [str(BIN / "celery"), "-A", "workers.entry", "worker", "-Q", "automation,light",
+             "--pool=solo", "-c", "1", "--loglevel=WARNING", "--without-gossip",
+             "--without-mingle", "-n", f"e2e-{uuid.uuid4().hex[:8]}@%h"],
+            env, instance))
+        wait_for_url(f"{stack.base_url}/healthz", stack.processes)
+        yield stack
+    finally:
+        for process in stack.processes:
+            stop_process(process)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Attach the stack's process output to the report of a failing test that used it."""
+    outcome = yield
+    report = outcome.get_result()
+    stack = getattr(item, "funcargs", {}).get("live_stack")
+    if report.failed and isinstance(stack, LiveStack):
+        for process in stack.processes:
+            report.sections.append((f"{process.name} output", process.output()))
+
+
+# --------------------------------------------------------------------------- clients
+
+
+class Api:
+    """A small JSON client for the stack's REST API."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+
+    def call(self, method: str, path: str, token: str | None = None, json: object = None,
+             expect: int | tuple[int, ...] | None = None) -> dict:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = self.http.request(method, self.base_url + path, json=json, headers=headers,
+                                     timeout=15)
+        if expect is not None:
+            allowed = expect if isinstance(expect, tuple) else (expect,)
+            assert response.status_code in allowed, (method, path, response.status_code,
+                                                     response.text)
+        return response.json() if response.content else {}
+
+    def register(self, name: str = "E2E User") -> dict:
+        email = f"e2e-{uuid.uuid4().hex[:12]}@example.com"
+        return self.call("POST", "/api/auth/register", expect=201,
+                         json={"email": email, "password": "correct-horse-battery",
+                               "name": name})
+
+    def business(self, name: str = "E2E Studio", **fields: object) -> tuple[dict, str]:
+        """A new business and its owner's access token."""
+        founder = self.register(name=f"Owner of {name}")
+        body = self.call("POST", "/api/businesses", token=founder["access_token"], expect=201,
+                         json={"name": name, "timezone": "UTC", **fields})
+        return body["business"], body["access_token"]
+
+
+class EventRecorder:
+    """Collects server events a Socket.IO client receives, for tests to wait on."""
+
+    def __init__(self, client: socketio.Client, names: Sequence[str],
+                 namespace: str = NAMESPACE) -> None:
+        self._queue: queue.Queue[tuple[str, object]] = queue.Queue()
+        self.seen: list[tuple[str, object]] = []
+        for name in names:
+            client.on(name, self._handler(name), namespace=namespace)
+
+    def _handler(self, name: str) -> Callable[..., None]:
+        def record(data: object = None, *_rest: object) -> None:
+            self._queue.put((name, data))
+
+        return record
+
+    def wait_for(self, name: str, predicate: Callable[[object], bool] = lambda _: True,
+                 timeout: float = 10.0) -> object:
+        """The first ``name`` event whose payload satisfies ``predicate``, within ``timeout``."""
+        for seen_name, data in self.seen:
+            if seen_name == name and predicate(data):
+                return data
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                seen_name, data = self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            self.seen.append((seen_name, data))
+            if seen_name == name and predicate(data):
+                return data
+        raise AssertionError(f"no matching {name!r} within {timeout} s; got {self.seen!r}")
+
+
+def connect_socket(base_url: str, token: str | None, events: Sequence[str] = (),
+                   ) -> tuple[socketio.Client, EventRecorder]:
+    """A websocket client on /realtime (reconnection off, so a refusal is final)."""
+    client = socketio.Client(reconnection=False)
+    recorder = EventRecorder(client, list(events))
+    client.connect(base_url, namespaces=[NAMESPACE], transports=["websocket"],
+                   auth={"token": token} if token is not None else None, wait_timeout=10)
+    return client, recorder
+
+
+@pytest.fixture
+def api(live_stack: LiveStack) -> Api:
+    return Api(live_stack.base_url)
+
+
+@pytest.fixture
+def sockets() -> Iterator[Callable[..., tuple[socketio.Client, EventRecorder]]]:
+    """``connect_socket`` whose clients are disconnected after the test."""
+    opened: list[socketio.Client] = []
+
+    def open_socket(base_url: str, token: str | None, events: Sequence[str] = ()):
+        client, recorder = connect_socket(base_url, token, events)
+        opened.append(client)
+        return client, recorder
+
+    yield open_socket
+    for client in opened:
+        client.disconnect()

@@ -1,0 +1,182 @@
+"""Settings from the environment (CONTRACT "Processes and configuration")."""
+from __future__ import annotations
+
+import importlib
+import ssl
+import stat
+from pathlib import Path
+
+import pytest
+
+from web.config import Settings, normalise_database_url, redis_ssl_options
+
+SETTING_VARS = [
+    "DATABASE_URL", "REDIS_URL", "JWT_SECRET_KEY", "JWT_ALGORITHM", "PORT",
+    "CORS_ALLOWED_ORIGINS", "MAX_MESSAGE_CHARS", "MAX_UPLOAD_MB", "MAX_JSON_KB", "UPLOAD_DIR",
+    "ASYNC_MODE", "REDIS_SSL_CERT_REQS", "LOG_LEVEL", "LOG_FORMAT",
+    "JWT_ACCESS_TOKEN_MINUTES", "JWT_REFRESH_TOKEN_DAYS",
+]
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """An environment with none of the settings set and a private instance directory."""
+    for name in SETTING_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    return monkeypatch
+
+
+# --------------------------------------------------------------------------- database URL
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db.example.com:5432/app", "postgresql://u:p@db.example.com:5432/app"),
+        ("postgresql://u:p@db.example.com/app", "postgresql://u:p@db.example.com/app"),
+        ("postgresql+psycopg2://u@h/app", "postgresql+psycopg2://u@h/app"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_normalise_database_url(given: str, expected: str):
+    assert normalise_database_url(given) == expected
+
+
+def test_heroku_postgres_url_from_the_environment(env):
+    env.setenv("DATABASE_URL", "postgres://u:secret@db.example.com:5432/app")
+    assert Settings.from_env().database_url == "postgresql://u:secret@db.example.com:5432/app"
+
+
+def test_default_database_is_a_sqlite_file_in_the_instance_dir(env, tmp_path: Path):
+    settings = Settings.from_env()
+    assert settings.database_url == f"sqlite:///{tmp_path / 'instance' / 'chat.db'}"
+    assert settings.instance_path == tmp_path / "instance"
+    assert settings.instance_path.is_dir()
+
+
+# --------------------------------------------------------------------------- Redis TLS
+
+
+def test_redis_without_tls_has_no_ssl_options():
+    assert redis_ssl_options(None) is None
+    assert redis_ssl_options("redis://localhost:6379/0") is None
+
+
+def test_rediss_requires_certificates_by_default(env):
+    assert redis_ssl_options("rediss://:pw@redis.example.com:6380/0") == {
+        "ssl_cert_reqs": ssl.CERT_REQUIRED}
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("none", ssl.CERT_NONE),
+                                                ("optional", ssl.CERT_OPTIONAL),
+                                                ("required", ssl.CERT_REQUIRED)])
+def test_rediss_cert_mode_from_the_environment(env, mode: str, expected: int):
+    env.setenv("REDIS_SSL_CERT_REQS", mode)
+    assert redis_ssl_options("rediss://redis.example.com:6380/0") == {"ssl_cert_reqs": expected}
+
+
+def test_rediss_url_that_carries_its_own_cert_mode_needs_no_options(env):
+    assert redis_ssl_options("rediss://redis.example.com:6380/0?ssl_cert_reqs=none") is None
+
+
+def test_celery_uses_tls_options_for_a_rediss_broker():
+    import celeryconfig
+
+    url = "rediss://:pw@redis.example.com:6380/0"
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("REDIS_URL", url)
+            mp.delenv("REDIS_SSL_CERT_REQS", raising=False)
+            importlib.reload(celeryconfig)
+            assert celeryconfig.broker_url == url
+            assert celeryconfig.broker_use_ssl == {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+            assert celeryconfig.task_always_eager is False
+    finally:
+        importlib.reload(celeryconfig)
+    assert celeryconfig.broker_use_ssl is None
+    assert celeryconfig.task_always_eager is True
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+def test_defaults_run_the_embedded_mode(env):
+    settings = Settings.from_env()
+    assert settings.max_message_chars == 4000
+    assert settings.max_upload_mb == 10
+    assert settings.max_json_kb == 256
+    assert settings.port == 5000
+    assert settings.redis_url is None
+    assert settings.embedded is True
+    assert settings.jwt_algorithm == "HS256"
+    assert settings.async_mode == "eventlet"
+    assert settings.cors_allowed_origins is None
+
+
+def test_environment_overrides(env, tmp_path: Path):
+    env.setenv("MAX_MESSAGE_CHARS", "500")
+    env.setenv("MAX_UPLOAD_MB", "3")
+    env.setenv("MAX_JSON_KB", "64")
+    env.setenv("PORT", "8123")
+    env.setenv("REDIS_URL", "redis://cache.example.com:6379/2")
+    env.setenv("JWT_SECRET_KEY", "configured-secret-key-that-is-long-enough")
+    env.setenv("UPLOAD_DIR", str(tmp_path / "files"))
+    settings = Settings.from_env()
+    assert settings.max_message_chars == 500
+    assert settings.max_upload_mb == 3
+    assert settings.max_json_kb == 64
+    assert settings.port == 8123
+    assert settings.redis_url == "redis://cache.example.com:6379/2"
+    assert settings.embedded is False
+    assert settings.jwt_secret_key == "configured-secret-key-that-is-long-enough"
+    assert settings.upload_dir == tmp_path / "files"
+
+
+def test_blank_values_fall_back_to_defaults(env):
+    env.setenv("MAX_MESSAGE_CHARS", "  ")
+    env.setenv("REDIS_URL", "")
+    settings = Settings.from_env()
+    assert settings.max_message_chars == 4000
+    assert settings.redis_url is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("https://a.example.com, https://b.example.com,",
+      ["https://a.example.com", "https://b.example.com"]),
+     ("*", "*")],
+)
+def test_cors_origins(env, raw: str, expected: object):
+    env.setenv("CORS_ALLOWED_ORIGINS", raw)
+    assert Settings.from_env().cors_allowed_origins == expected
+
+
+def test_upload_limit_reaches_the_app(app):
+    assert app.config["MAX_CONTENT_LENGTH"] >= app.config["SETTINGS"].max_upload_mb * 1024 * 1024
+
+
+# --------------------------------------------------------------------------- JWT secret
+
+
+def test_jwt_secret_is_generated_once_and_reused(env, tmp_path: Path):
+    key_file = tmp_path / "instance" / "jwt_secret"
+    assert not key_file.exists()
+    first = Settings.from_env().jwt_secret_key
+    assert key_file.exists()
+    assert len(first) >= 32
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert Settings.from_env().jwt_secret_key == first
+    assert key_file.read_text().strip() == first
+
+
+def test_jwt_secret_differs_per_instance_dir(env, tmp_path: Path):
+    first = Settings.from_env().jwt_secret_key
+    env.setenv("INSTANCE_PATH", str(tmp_path / "other"))
+    assert Settings.from_env().jwt_secret_key != first
+
+
+def test_configured_jwt_secret_writes_no_file(env, tmp_path: Path):
+    env.setenv("JWT_SECRET_KEY", "configured-secret-key-that-is-long-enough")
+    assert Settings.from_env().jwt_secret_key == "configured-secret-key-that-is-long-enough"
+    assert not (tmp_path / "instance" / "jwt_secret").exists()

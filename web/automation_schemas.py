@@ -1,0 +1,146 @@
+"""Schemas of the automation routes: FAQs, FAQ matching and auto-responses.
+
+Input schemas check shape and types only (unknown fields and wrong types are a 400 here);
+lengths, counts and normalisation are the actions' job, so every caller gets the same
+rules and messages. The limits still appear in the OpenAPI document through metadata.
+"""
+from __future__ import annotations
+
+from apiflask import Schema
+from apiflask.fields import Boolean, Float, Integer, List, Nested, String
+from marshmallow import RAISE
+
+from actions import auto_responses, faqs
+from models.business import TRIGGERS
+from web.schemas import StrictBool
+
+
+def _text(max_chars: int, description: str, **kw: object) -> String:
+    return String(metadata={"minLength": 1, "maxLength": max_chars,
+                            "description": description}, **kw)
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class FaqIn(Strict):
+    question = _text(faqs.MAX_QUESTION, "Trimmed; 1 to 500 characters.", required=True)
+    answer = _text(faqs.MAX_ANSWER, "Trimmed; 1 to 4000 characters.", required=True)
+    keywords = List(
+        String(metadata={"minLength": 1, "maxLength": faqs.MAX_KEYWORD}),
+        metadata={"maxItems": faqs.MAX_KEYWORDS,
+                  "description": "At most 50, each 1 to 60 characters; stored trimmed, "
+                  "lowercased and without duplicates."})
+    alternative_questions = List(
+        String(metadata={"minLength": 1, "maxLength": faqs.MAX_QUESTION}),
+        metadata={"maxItems": faqs.MAX_ALTERNATIVES,
+                  "description": "Other phrasings of the question: at most 30, "
+                  "each 1 to 500 characters."})
+    category = String(allow_none=True, metadata={
+        "maxLength": faqs.MAX_CATEGORY, "description": "At most 80 characters; empty or null "
+        "means no category."})
+    is_active = StrictBool(metadata={"description": "Inactive FAQs are never matched."})
+
+
+class FaqUpdateIn(FaqIn):
+    # Partial update: any subset of the fields.
+    question = _text(faqs.MAX_QUESTION, "Trimmed; 1 to 500 characters.")
+    answer = _text(faqs.MAX_ANSWER, "Trimmed; 1 to 4000 characters.")
+
+
+# Query strings ignore unknown parameters (cache busters and the like), as webargs does.
+class FaqQuery(Schema):
+    active = Boolean(metadata={"description": "true: only active FAQs; false: only inactive."})
+
+
+class FaqOut(Schema):
+    id = Integer()
+    business_id = Integer()
+    question = String()
+    answer = String()
+    keywords = List(String())
+    alternative_questions = List(String())
+    category = String(allow_none=True)
+    is_active = Boolean()
+    created_at = String()
+    updated_at = String()
+
+
+class FaqEnvelope(Schema):
+    faq = Nested(FaqOut)
+
+
+class FaqsOut(Schema):
+    faqs = List(Nested(FaqOut))
+
+
+class MatchIn(Strict):
+    text = _text(faqs.MAX_MATCH_TEXT, "The customer's message; trimmed, 1 to 4000 characters.",
+                 required=True)
+
+
+class MatchOut(Schema):
+    faq_id = Integer()
+    question = String()
+    answer = String()
+    confidence = Float(metadata={"description": "Estimated probability (0 to 1) that this "
+                                 "FAQ answers the text."})
+
+
+class CandidateOut(Schema):
+    faq_id = Integer()
+    question = String()
+    confidence = Float()
+
+
+class MatchResultOut(Schema):
+    match = Nested(MatchOut, allow_none=True, metadata={
+        "description": "What the FAQ bot would post: the best active FAQ if its confidence "
+        "reaches the business's faq_threshold and the text is not small talk; else null."})
+    candidates = List(Nested(CandidateOut), metadata={
+        "description": "Up to 5 FAQs with any evidence, most confident first."})
+    threshold = Float(metadata={"description": "The business's faq_threshold."})
+    small_talk = Boolean(metadata={"description": "Greetings, thanks and similar chit-chat "
+                                   "get no FAQ answer."})
+
+
+_MESSAGE_DOC = ("Trimmed; 1 to 2000 characters. The only placeholder is {next_open_at} "
+                "(offline trigger only); any other {...} is refused.")
+
+
+class AutoResponseIn(Strict):
+    trigger = String(required=True, metadata={"enum": list(TRIGGERS)})
+    message = _text(auto_responses.MAX_MESSAGE, _MESSAGE_DOC, required=True)
+    is_active = StrictBool(metadata={
+        "description": "Default true. Saving an active auto-response deactivates the other "
+        "auto-responses of its trigger."})
+
+
+class AutoResponseUpdateIn(AutoResponseIn):
+    trigger = String(metadata={"enum": list(TRIGGERS)})
+    message = _text(auto_responses.MAX_MESSAGE, _MESSAGE_DOC)
+
+
+class AutoResponseQuery(Schema):
+    trigger = String(metadata={"enum": list(TRIGGERS)})
+    active = Boolean()
+
+
+class AutoResponseOut(Schema):
+    id = Integer()
+    business_id = Integer()
+    trigger = String()
+    message = String()
+    is_active = Boolean()
+    created_at = String()
+    updated_at = String()
+
+
+class AutoResponseEnvelope(Schema):
+    auto_response = Nested(AutoResponseOut)
+
+
+class AutoResponsesOut(Schema):
+    auto_responses = List(Nested(AutoResponseOut))
