@@ -25,7 +25,10 @@ enable_utc = True
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
-broker_transport_options = {"visibility_timeout": 600}
+# A task taken by a worker that died is handed out again after this many seconds.
+broker_transport_options = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600"))
+}
 broker_connection_retry_on_startup = True
 worker_send_task_events = True
 task_send_sent_event = True

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-
 from actions import auth, tx
 from actions.actors import Actor, require_owner_of
 from actions.errors import Conflict, InvalidInput, NotFound
 from actions.seed import seed_business_content
 from logic import business_hours as bh
-from models import Business, Notification, User, db
+from models import Business, User, db
 from models.base import iso
 
 
@@ -113,10 +111,6 @@ def add_staff(actor: Actor, business_id: int, email: str, password: str, name: s
     get(business_id)
     require_owner_of(actor, business_id)
     user = auth.create_user(email, password, name, role="staff", business_id=business_id)
-    # A new colleague starts with a clean notification center, not the business's history.
-    user.notifications_read_through_id = db.session.scalar(
-        select(func.coalesce(func.max(Notification.id), 0)).where(
-            Notification.business_id == business_id))
     tx.commit()
     return user
 

@@ -213,7 +213,8 @@ def configure(redis_url: str | None) -> None:
     if redis_url:
         import redis
 
-        _store = RedisPresence(redis.Redis.from_url(redis_url))
+        pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=32, timeout=10)
+        _store = RedisPresence(redis.Redis(connection_pool=pool))
     else:
         _store = MemoryPresence()
 

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import deque
 
+import redis
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -48,7 +49,10 @@ class LocalWindow:
 
 class RedisWindow:
     def __init__(self, redis_url: str) -> None:
-        self._storage = storage_from_string(redis_url)
+        # A blocking pool: under a burst, a send waits for a free connection rather than
+        # failing with "Too many connections".
+        pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=10)
+        self._storage = storage_from_string(redis_url, connection_pool=pool)
         self._limiter = MovingWindowRateLimiter(self._storage)
 
     def hit(self, item: RateLimitItem, key: str) -> float | None:

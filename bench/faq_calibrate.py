@@ -1,15 +1,18 @@
-"""Refit the FAQ matcher's coefficients on the calibration set and print them.
+"""Refit the FAQ matcher's coefficients on the calibration sets and print them.
 
-    .venv/bin/python bench/faq_calibrate.py [--set tests/data/faq_calibration.json] [--write]
+    .venv/bin/python bench/faq_calibrate.py [--set A.json B.json ...] [--write] [--no-cv]
 
+By default the fit uses tests/data/faq_calibration.json and tests/data/faq_eval.json (two
+businesses); tests/data/faq_holdout.json is never used here, it is the honest test.
 Two fits, both logistic regression:
 1. ranking weights (RANK_WEIGHTS): pairwise, "correct FAQ beats this other FAQ", on the
    per-FAQ features of every answerable query;
 2. confidence (CONF_COEF, CONF_INTERCEPT): on the top-ranked FAQ of every query (answerable
    or not), label = "the top FAQ is the right answer".
 The printed block is what logic/faq_matcher.py holds; --write replaces it there. The script
-also prints a grouped cross-validation estimate (folds split by FAQ) of precision/recall at
-the default threshold, so the fit can be judged without touching the evaluation set.
+also prints cross-validated precision/recall at the default threshold: leave-one-business-out
+(fit on the other sets, score this one: the closest thing to a new business) and grouped
+5-fold within each set (folds split by FAQ).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,22 +34,34 @@ from faq_eval import evaluate, load_set  # noqa: E402
 
 import logic.faq_matcher as fm  # noqa: E402
 
-DEFAULT_SET = ROOT / "tests" / "data" / "faq_calibration.json"
+DATA = ROOT / "tests" / "data"
+# Every calibration business (faq_calibration*.json) plus faq_eval.json; never the holdout.
+DEFAULT_SETS = [*sorted(DATA.glob("faq_calibration*.json")), DATA / "faq_eval.json"]
 MATCHER_PATH = ROOT / "logic" / "faq_matcher.py"
 RANK_C = 1.0
-CONF_C = 1.0
+CONF_C = 0.1  # strong L2: leave-one-business-out precision was best here
+Queries = list[tuple[str, int | None]]
 
 
-def fit_rank_weights(index: fm.FaqIndex, ids: list[int],
-                     queries: list[tuple[str, int | None]]) -> np.ndarray:
+@dataclass
+class Part:
+    """One business: its index, FAQ ids and (a subset of) its labelled queries."""
+
+    index: fm.FaqIndex
+    ids: list[int]
+    queries: Queries
+
+
+def fit_rank_weights(parts: list[Part]) -> np.ndarray:
     diffs = []
-    for text, label in queries:
-        ev = index.evidence(text)
-        if label is None or ev is None:
-            continue
-        right = ids.index(label)
-        others = np.delete(ev.features, right, axis=0)
-        diffs.append(ev.features[right] - others)
+    for part in parts:
+        for text, label in part.queries:
+            ev = part.index.evidence(text)
+            if label is None or ev is None:
+                continue
+            right = part.ids.index(label)
+            others = np.delete(ev.features, right, axis=0)
+            diffs.append(ev.features[right] - others)
     x = np.vstack(diffs)
     x = np.vstack([x, -x])  # symmetric pairs: no intercept, balanced classes
     y = np.r_[np.ones(len(x) // 2), np.zeros(len(x) // 2)]
@@ -56,17 +72,17 @@ def fit_rank_weights(index: fm.FaqIndex, ids: list[int],
     return w / np.abs(w).sum()  # scale is arbitrary for ranking; keep scores in ~[0, 1]
 
 
-def confidence_rows(index: fm.FaqIndex, ids: list[int], queries: list[tuple[str, int | None]],
-                    weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def confidence_rows(parts: list[Part], weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows, labels = [], []
-    for text, label in queries:
-        ev = index.evidence(text)
-        if ev is None:
-            continue  # the matcher never answers these; nothing to calibrate
-        score = ev.features @ weights
-        top = np.array([int(np.argmax(score))])
-        rows.append(fm.confidence_features(ev, score, top)[0])
-        labels.append(1.0 if ids[top[0]] == label else 0.0)
+    for part in parts:
+        for text, label in part.queries:
+            ev = part.index.evidence(text)
+            if ev is None:
+                continue  # the matcher never answers these; nothing to calibrate
+            score = ev.features @ weights
+            top = np.array([int(np.argmax(score))])
+            rows.append(fm.confidence_features(ev, score, top)[0])
+            labels.append(1.0 if part.ids[top[0]] == label else 0.0)
     return np.array(rows), np.array(labels)
 
 
@@ -86,28 +102,41 @@ def set_coefficients(weights: np.ndarray, coef: np.ndarray, intercept: float) ->
     fm.CONF_INTERCEPT = intercept
 
 
-def fit_all(index: fm.FaqIndex, ids: list[int], queries: list[tuple[str, int | None]]
-            ) -> tuple[np.ndarray, np.ndarray, float]:
-    weights = fit_rank_weights(index, ids, queries)
-    coef, intercept = fit_confidence(*confidence_rows(index, ids, queries, weights))
+def fit_all(parts: list[Part]) -> tuple[np.ndarray, np.ndarray, float]:
+    weights = fit_rank_weights(parts)
+    coef, intercept = fit_confidence(*confidence_rows(parts, weights))
     return weights, coef, intercept
 
 
-def cross_validate(index: fm.FaqIndex, ids: list[int], queries: list[tuple[str, int | None]],
-                   folds: int = 5) -> dict[str, float]:
-    """Fit on 4/5 of the FAQs' queries, score the rest; pooled counts over folds."""
-    groups = [label if label is not None else -1 - i for i, (_, label) in enumerate(queries)]
-    totals = {"answers": 0, "correct": 0, "answerable": 0, "false_answers_unanswerable": 0}
-    for train, test in GroupKFold(n_splits=folds).split(queries, groups=groups):
-        set_coefficients(*fit_all(index, ids, [queries[i] for i in train]))
-        r = evaluate(index, [queries[i] for i in test], fm.DEFAULT_THRESHOLD)
-        for key in totals:
-            totals[key] += r[key]
+def pooled(results: list[dict[str, float]]) -> dict[str, float]:
+    keys = ("answers", "correct", "answerable", "false_answers_unanswerable")
+    t = {k: sum(r[k] for r in results) for k in keys}
     return {
-        "precision": totals["correct"] / max(1, totals["answers"]),
-        "recall": totals["correct"] / max(1, totals["answerable"]),
-        "false_answers_unanswerable": totals["false_answers_unanswerable"],
+        "precision": t["correct"] / max(1, t["answers"]),
+        "recall": t["correct"] / max(1, t["answerable"]),
+        "false_answers_unanswerable": t["false_answers_unanswerable"],
     }
+
+
+def leave_one_business_out(parts: list[Part]) -> list[tuple[int, dict[str, float]]]:
+    out = []
+    for i, part in enumerate(parts):
+        set_coefficients(*fit_all(parts[:i] + parts[i + 1:]))
+        out.append((i, evaluate(part.index, part.queries, fm.DEFAULT_THRESHOLD)))
+    return out
+
+
+def grouped_cv(parts: list[Part], folds: int = 5) -> dict[str, float]:
+    """Per set, fit on 4/5 of its FAQs' queries (plus all other sets), score the rest."""
+    results = []
+    for i, part in enumerate(parts):
+        q = part.queries
+        groups = [lab if lab is not None else -1 - k for k, (_, lab) in enumerate(q)]
+        for train, test in GroupKFold(n_splits=folds).split(q, groups=groups):
+            rest = [Part(part.index, part.ids, [q[k] for k in train])]
+            set_coefficients(*fit_all(parts[:i] + rest + parts[i + 1:]))
+            results.append(evaluate(part.index, [q[k] for k in test], fm.DEFAULT_THRESHOLD))
+    return pooled(results)
 
 
 def render(weights: np.ndarray, coef: np.ndarray, intercept: float) -> str:
@@ -115,9 +144,16 @@ def render(weights: np.ndarray, coef: np.ndarray, intercept: float) -> str:
         line = f"{name} = {head}{', '.join(items)}{tail}"
         if len(line) <= 100:
             return line
-        # One item per line keeps the block within the 100-column limit at any length.
-        body = "".join(f"    {item},\n" for item in items)
-        return f"{name} = {head}\n{body}{tail}"
+        # Continuation lines packed to the 100-column limit, aligned under the first item.
+        indent = " " * (len(name) + 3 + len(head))
+        lines, current = [], f"{name} = {head}"
+        for k, item in enumerate(items):
+            piece = item + (", " if k < len(items) - 1 else tail)
+            if len((current + piece).rstrip()) > 100:
+                lines.append(current.rstrip())
+                current = indent
+            current += piece
+        return "\n".join([*lines, current])
 
     return "\n".join([
         wrap("RANK_FEATURES", [repr(n) for n in fm.RANK_FEATURES], "(", ")"),
@@ -137,26 +173,42 @@ def write_block(block: str) -> None:
                             encoding="utf-8")
 
 
+def load_parts(paths: list[str]) -> list[Part]:
+    parts = []
+    for path in paths:
+        data = load_set(path)
+        parts.append(Part(fm.FaqIndex.build(data.faqs), [f.id for f in data.faqs],
+                          data.queries))
+    return parts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", default=str(DEFAULT_SET))
+    parser.add_argument("--set", nargs="+", default=[str(p) for p in DEFAULT_SETS])
     parser.add_argument("--write", action="store_true", help="update logic/faq_matcher.py")
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation")
     args = parser.parse_args(argv)
+    if any(Path(p).name == "faq_holdout.json" for p in args.set):
+        raise SystemExit("faq_holdout.json is the held-out test set; do not fit on it")
 
-    data = load_set(args.set)
-    index = fm.FaqIndex.build(data.faqs)
-    ids = [f.id for f in data.faqs]
+    parts = load_parts(args.set)
+    thr = fm.DEFAULT_THRESHOLD
     if not args.no_cv:
-        cv = cross_validate(index, ids, data.queries)
-        print(f"# grouped 5-fold CV at {fm.DEFAULT_THRESHOLD}: precision {cv['precision']:.3f}"
+        if len(parts) > 1:
+            for i, r in leave_one_business_out(parts):
+                print(f"# leave-one-business-out at {thr}, {Path(args.set[i]).name}: "
+                      f"precision {r['precision']:.3f}  recall {r['recall']:.3f}  "
+                      f"false answers to unanswerable {r['false_answers_unanswerable']}")
+        cv = grouped_cv(parts)
+        print(f"# grouped 5-fold CV at {thr}: precision {cv['precision']:.3f}"
               f"  recall {cv['recall']:.3f}  false answers to unanswerable "
               f"{cv['false_answers_unanswerable']}")
-    weights, coef, intercept = fit_all(index, ids, data.queries)
+    weights, coef, intercept = fit_all(parts)
     set_coefficients(weights, coef, intercept)
-    r = evaluate(index, data.queries, fm.DEFAULT_THRESHOLD)
-    print(f"# in-sample at {fm.DEFAULT_THRESHOLD}: precision {r['precision']:.3f}  "
-          f"recall {r['recall']:.3f}  answered {r['answered_share']:.3f}")
+    for path, part in zip(args.set, parts, strict=True):
+        r = evaluate(part.index, part.queries, thr)
+        print(f"# in-sample at {thr}, {Path(path).name}: precision {r['precision']:.3f}  "
+              f"recall {r['recall']:.3f}  answered {r['answered_share']:.3f}")
     block = render(weights, coef, intercept)
     print(block)
     if args.write:

@@ -26,9 +26,6 @@ import json
 import math
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,17 +35,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import socketio
+import targets
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 NAMESPACE = "/realtime"
 PASSWORD = "bench-password-123"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -56,48 +46,6 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[max(1, math.ceil(q * len(ordered))) - 1]
-
-
-class Proc:
-    """A child in its own session, so stopping it ends exactly its process group."""
-
-    def __init__(self, name: str, args: list[str], env: dict, log_dir: Path) -> None:
-        self.name = name
-        self.log = log_dir / f"{name}.log"
-        with self.log.open("wb") as fh:
-            self.popen = subprocess.Popen(args, cwd=REPO, env=env, stdout=fh,
-                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                          start_new_session=True)
-
-    def tail(self, lines: int = 30) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if self.popen.poll() is not None:
-                return
-            try:
-                os.killpg(self.popen.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                continue
-
-
-def wait_port(port: int, proc: Proc, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.popen.poll() is not None:
-            raise SystemExit(f"{proc.name} exited:\n{proc.tail()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{proc.name} did not listen on {port} within {timeout:.0f}s\n{proc.tail()}")
 
 
 class Api:
@@ -255,42 +203,30 @@ def main() -> int:
     parser.add_argument("--keep-tmp", action="store_true")
     args = parser.parse_args()
     began = time.monotonic()
-    redis_binary = shutil.which("redis-server")
-    if redis_binary is None:
+    if shutil.which("redis-server") is None:
         raise SystemExit("redis-server is not installed")
 
     tmp = Path(tempfile.mkdtemp(prefix="notif-bench-"))
-    procs: list[Proc] = []
+    procs: list[targets.ServerProc] = []
     try:
-        redis_port, web_port = free_port(), free_port()
-        redis = Proc("redis", [redis_binary, "--port", str(redis_port), "--bind", "127.0.0.1",
-                               "--save", "", "--appendonly", "no", "--dir", str(tmp)],
-                     dict(os.environ), tmp)
+        redis = targets.start_redis(tmp)
         procs.append(redis)
-        wait_port(redis_port, redis, 10)
+        web_port = targets.free_port()
         env = {k: v for k, v in os.environ.items()
                if k not in ("TEST_DATABASE", "AUTO_MIGRATE", "FLASK_APP")}
         env.update(
             DATABASE_URL=args.database_url or f"sqlite:///{tmp / 'bench.db'}",
-            REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", PORT=str(web_port),
+            REDIS_URL=redis.url, PORT=str(web_port),
             HOST="127.0.0.1", INSTANCE_PATH=str(tmp / "instance"),
             JWT_SECRET_KEY="bench-secret-key-that-is-long-enough-for-hs256",
             JWT_ACCESS_TOKEN_MINUTES="120", LOG_LEVEL="WARNING",
             RATE_LIMIT_MESSAGES="1000000/minute", RATE_LIMIT_AUTH="1000000/minute",
             RATE_LIMIT_EVENTS="1000000/minute", PYTHONUNBUFFERED="1",
         )
-        migrate = subprocess.run([str(BIN / "flask"), "--app", "web.app", "db", "upgrade"],
-                                 cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-        if migrate.returncode != 0:
-            raise SystemExit(f"db upgrade failed:\n{migrate.stdout}\n{migrate.stderr}")
-        web = Proc("web", [str(BIN / "python"), "-m", "web.serve"], env, tmp)
-        worker = Proc("worker", [str(BIN / "celery"), "-A", "workers.entry", "worker",
-                                 "-Q", "automation,light", "-c", str(args.worker_concurrency),
-                                 "--loglevel=WARNING", "--without-gossip", "--without-mingle",
-                                 "--without-heartbeat", "-n", f"bench-{uuid.uuid4().hex[:6]}@%h"],
-                      env, tmp)
-        procs += [web, worker]
-        wait_port(web_port, web, 60)
+        targets.upgrade_db(tmp, env)
+        worker = targets.start_worker(tmp, env, args.worker_concurrency)
+        procs.append(worker)
+        procs.append(targets.start_web(tmp, env, name="web"))
         _owner, staff_token = setup_accounts(web_port)
         listener = Listener(web_port, staff_token)
         sender = Sender(web_port, staff_token, args.concurrency)
@@ -348,6 +284,8 @@ def main() -> int:
         listener.client.disconnect()
         sender.pool.shutdown(wait=False, cancel_futures=True)
         return 0
+    except targets.TargetError as exc:
+        raise SystemExit(str(exc)) from None
     finally:
         for proc in reversed(procs):
             proc.stop()

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +28,10 @@ from urllib.parse import urlsplit, urlunsplit
 REPO = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 PASSWORD = "bench-password-123"
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+_PROBLEM = re.compile(r"\b(WARNING|ERROR|CRITICAL|Traceback)\b|\w(Error|Exception): ")
+_NOT_A_PROBLEM = re.compile(r"DeprecationWarning|SecurityWarning")
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[ T][\d:,.]+\s*")
 
 
 class TargetError(RuntimeError):
@@ -61,6 +68,19 @@ class ServerProc:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def tail(self, lines: int = 25) -> str:
+        return _tail(self.log, lines)
+
+    def problems(self) -> Counter[str]:
+        """Error-looking log lines, timestamps cut so repeats add up; Python's start-up
+        warnings (eventlet's deprecation, Celery running as root) are not problems."""
+        found: Counter[str] = Counter()
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        for line in text.splitlines():
+            if _PROBLEM.search(line) and not _NOT_A_PROBLEM.search(line):
+                found[_TIMESTAMP.sub("", line).strip()[:240]] += 1
+        return found
 
     def stop(self) -> None:
         if self.proc.poll() is not None:
@@ -150,11 +170,8 @@ def app_env(port: int, database_url: str, redis_url: str | None,
     return env
 
 
-def start_app(tmpdir: Path, database_url: str, redis_url: str | None,
-              extra_env: list[str], root: Path = REPO) -> ServerProc:
-    check_app_present(root)
-    port = free_port()
-    env = app_env(port, database_url, redis_url, extra_env)
+def upgrade_db(tmpdir: Path, env: dict[str, str], root: Path = REPO) -> None:
+    """``flask --app web.app db upgrade`` against env's DATABASE_URL; log in tmpdir."""
     upgrade_log = tmpdir / "app-db-upgrade.log"
     with upgrade_log.open("wb") as fh:
         try:
@@ -167,14 +184,97 @@ def start_app(tmpdir: Path, database_url: str, redis_url: str | None,
     if rc != 0:
         raise TargetError(f"flask db upgrade exited {rc}; log {upgrade_log}:\n"
                           + _tail(upgrade_log))
-    srv = _spawn("app", [venv_bin("python"), "-m", "web.serve"], env, tmpdir / "app.log", port,
-                 cwd=root)
+
+
+def start_web(tmpdir: Path, env: dict[str, str], root: Path = REPO,
+              name: str = "app") -> ServerProc:
+    """``python -m web.serve`` on env's PORT, returned once ``/healthz`` answers."""
+    srv = _spawn(name, [venv_bin("python"), "-m", "web.serve"], env, tmpdir / f"{name}.log",
+                 int(env["PORT"]), cwd=root)
     try:
         srv.wait_healthy(timeout=60)
     except BaseException:
         srv.stop()
         raise
     return srv
+
+
+def start_app(tmpdir: Path, database_url: str, redis_url: str | None,
+              extra_env: list[str], root: Path = REPO) -> ServerProc:
+    check_app_present(root)
+    env = app_env(free_port(), database_url, redis_url, extra_env)
+    upgrade_db(tmpdir, env, root)
+    return start_web(tmpdir, env, root)
+
+
+def wait_tcp(srv: ServerProc, port: int, timeout: float) -> None:
+    """Until something accepts on 127.0.0.1:port; fails early if the process exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if srv.proc.poll() is not None:
+            raise TargetError(f"{srv.name} exited with {srv.proc.returncode}; log {srv.log}:\n"
+                              + _tail(srv.log))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TargetError(f"{srv.name} did not listen on {port} within {timeout:.0f}s; "
+                      f"log {srv.log}:\n{_tail(srv.log)}")
+
+
+def start_redis(tmpdir: Path) -> ServerProc:
+    """A throw-away redis-server on a free 127.0.0.1 port, no persistence; ``url`` is its
+    ``redis://`` URL. Its own server keeps the bench off any Redis other people use."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise TargetError("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+           "--appendonly", "no", "--dir", str(tmpdir)]
+    srv = _spawn("redis", cmd, dict(os.environ), tmpdir / "redis.log", port)
+    srv.url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_tcp(srv, port, 10)
+    except BaseException:
+        srv.stop()
+        raise
+    return srv
+
+
+def start_worker(tmpdir: Path, env: dict[str, str], concurrency: int = 2,
+                 queues: str = "automation,light", root: Path = REPO,
+                 name: str = "worker") -> ServerProc:
+    """One prefork Celery worker, not waited for: it has no health endpoint, so callers
+    confirm it by a first task. No gossip, mingle, heartbeats: broker chatter, one worker."""
+    cmd = [venv_bin("celery"), "-A", "workers.entry", "worker", "-Q", queues,
+           "-c", str(concurrency), "--pool", "prefork", "--loglevel=WARNING",
+           "--without-gossip", "--without-mingle", "--without-heartbeat",
+           "-n", f"bench-{secrets.token_hex(3)}@%h"]
+    return _spawn(name, cmd, env, tmpdir / f"{name}.log", 0, cwd=root)
+
+
+def cpu_by_pid(pgid: int | None = None, title: str | None = None) -> dict[int, float]:
+    """User+system CPU seconds of each live process in group pgid (a server started here
+    leads its own, so a Celery worker's pool children count too), or whose command line
+    holds title (PostgreSQL titles each backend "postgres: ... <user> <db> <host> ...")."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if title is not None:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    if title.encode() not in fh.read():
+                        continue
+            elif int(fields[2]) != pgid:
+                continue
+        except OSError:
+            continue  # exited meanwhile
+        found[int(entry)] = (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    return found
 
 
 def api(base: str, method: str, path: str, body: dict[str, Any] | None = None,
@@ -202,7 +302,7 @@ def api(base: str, method: str, path: str, body: dict[str, Any] | None = None,
                       "app's limit with --app-env KEY=VALUE")
 
 
-def _expect(result: tuple[int, Any], ok: tuple[int, ...], what: str) -> Any:
+def expect(result: tuple[int, Any], ok: tuple[int, ...], what: str) -> Any:
     status, body = result
     if status not in ok:
         raise TargetError(f"{what}: HTTP {status} {str(body)[:300]}")
@@ -215,33 +315,48 @@ def setup_app(base: str, pairs: int) -> list[dict[str, Any]]:
     run = secrets.token_hex(4)
 
     def register(email: str, name: str) -> str:
-        body = _expect(api(base, "POST", "/api/auth/register",
-                           {"email": email, "password": PASSWORD, "name": name}),
-                       (200, 201), f"register {email}")
+        body = expect(api(base, "POST", "/api/auth/register",
+                          {"email": email, "password": PASSWORD, "name": name}),
+                      (200, 201), f"register {email}")
         return str(body["access_token"])
 
     owner = register(f"owner-{run}@bench.example", "Bench Owner")
-    body = _expect(api(base, "POST", "/api/businesses",
-                       {"name": f"Bench {run}", "timezone": "UTC"}, owner),
-                   (200, 201), "create business")
+    body = expect(api(base, "POST", "/api/businesses",
+                      {"name": f"Bench {run}", "timezone": "UTC"}, owner),
+                  (200, 201), "create business")
     business_id = body["business"]["id"]
     owner = body.get("access_token") or owner
     specs = []
     for i in range(pairs):
         staff_email = f"staff{i}-{run}@bench.example"
-        _expect(api(base, "POST", f"/api/businesses/{business_id}/staff",
-                    {"email": staff_email, "password": PASSWORD, "name": f"Staff {i}"}, owner),
-                (200, 201), f"add staff {staff_email}")
-        login = _expect(api(base, "POST", "/api/auth/login",
-                            {"email": staff_email, "password": PASSWORD}),
-                        (200,), f"login {staff_email}")
+        expect(api(base, "POST", f"/api/businesses/{business_id}/staff",
+                   {"email": staff_email, "password": PASSWORD, "name": f"Staff {i}"}, owner),
+               (200, 201), f"add staff {staff_email}")
+        login = expect(api(base, "POST", "/api/auth/login",
+                           {"email": staff_email, "password": PASSWORD}),
+                       (200,), f"login {staff_email}")
         customer = register(f"cust{i}-{run}@bench.example", f"Customer {i}")
-        room = _expect(api(base, "POST", "/api/chat/rooms/create",
-                           {"business_id": business_id}, customer),
-                       (200, 201), f"create room for customer {i}")
+        room = expect(api(base, "POST", "/api/chat/rooms/create",
+                          {"business_id": business_id}, customer),
+                      (200, 201), f"create room for customer {i}")
         specs.append({"room_id": room["room"]["id"], "sender_token": customer,
                       "receiver_token": str(login["access_token"])})
     return specs
+
+
+def wait_online(base: str, owner_token: str, user_ids: list[int],
+                timeout: float = 10.0) -> None:
+    """Until ``GET /api/monitoring/connections`` (owner) lists every one of user_ids."""
+    deadline = time.monotonic() + timeout
+    missing = set(user_ids)
+    while time.monotonic() < deadline:
+        body = expect(api(base, "GET", "/api/monitoring/connections", None, owner_token),
+                      (200,), "GET /api/monitoring/connections")
+        missing = set(user_ids) - set(body.get("online_user_ids", []))
+        if not missing:
+            return
+        time.sleep(0.2)
+    raise TargetError(f"users not online after {timeout:.0f}s: {sorted(missing)[:10]}")
 
 
 def relay_specs(pairs: int) -> list[dict[str, Any]]:
