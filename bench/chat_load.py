@@ -194,7 +194,7 @@ def run_target(
             srv = targets.start_app(tmpdir, db_url, args.redis_url, args.app_env, args.app_root)
             stack.callback(srv.stop)
             print(f"[app] setting up {args.pairs} pairs over the REST API ...", flush=True)
-            specs = targets.setup_app(srv.url, args.pairs)
+            specs = targets.setup_app(srv.url, args.pairs, args.rooms)
         print(f"[{name}] pid {srv.pid} at {srv.url}; connecting {2 * len(specs)} clients "
               f"({args.client}, {args.procs} proc)", flush=True)
         workers = Workers(srv.url, specs, args.procs, args.client)
@@ -280,6 +280,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pg", metavar="URL",
                    help="PostgreSQL server URL: create a fresh bench_<random> db, drop it after")
     p.add_argument("--redis-url", help="app REDIS_URL (default: unset)")
+    p.add_argument("--rooms", choices=("customer", "staff"), default="customer",
+                   help="app pairs: customer->staff (enqueues automation) or staff->staff")
     p.add_argument("--app-env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for the app server (repeatable)")
     p.add_argument("--app-root", type=Path, default=targets.REPO,

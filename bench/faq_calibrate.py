@@ -1,9 +1,11 @@
 """Refit the FAQ matcher's coefficients on the calibration sets and print them.
 
-    .venv/bin/python bench/faq_calibrate.py [--set A.json B.json ...] [--write] [--no-cv]
+    .venv/bin/python bench/faq_calibrate.py [--set A.json B.json ...] [--select-c] [--write]
+                                            [--no-cv]
 
-By default the fit uses tests/data/faq_calibration.json and tests/data/faq_eval.json (two
-businesses); tests/data/faq_holdout.json is never used here, it is the honest test.
+By default the fit uses every tests/data/faq_calibration*.json plus tests/data/faq_eval.json
+(four businesses: physio, dog groomer, yoga studio, salon); tests/data/faq_holdout.json is
+never used here, it is the honest test.
 Two fits, both logistic regression:
 1. ranking weights (RANK_WEIGHTS): pairwise, "correct FAQ beats this other FAQ", on the
    per-FAQ features of every answerable query;
@@ -11,8 +13,11 @@ Two fits, both logistic regression:
    or not), label = "the top FAQ is the right answer".
 The printed block is what logic/faq_matcher.py holds; --write replaces it there. The script
 also prints cross-validated precision/recall at the default threshold: leave-one-business-out
-(fit on the other sets, score this one: the closest thing to a new business) and grouped
-5-fold within each set (folds split by FAQ).
+(fit on the other sets, score this one: the closest thing to a new business), pooled over
+businesses with the log-loss of the confidence model, and grouped 5-fold within each set
+(folds split by FAQ). --select-c picks RANK_C and CONF_C from a small grid by the pooled
+leave-one-business-out log-loss (how well the confidences predict right answers on a business
+the fit never saw) and fits with them; the constants below hold the last choice.
 """
 
 from __future__ import annotations
@@ -38,8 +43,12 @@ DATA = ROOT / "tests" / "data"
 # Every calibration business (faq_calibration*.json) plus faq_eval.json; never the holdout.
 DEFAULT_SETS = [*sorted(DATA.glob("faq_calibration*.json")), DATA / "faq_eval.json"]
 MATCHER_PATH = ROOT / "logic" / "faq_matcher.py"
-RANK_C = 1.0
-CONF_C = 0.1  # strong L2: leave-one-business-out precision was best here
+# L2 strengths (inverse), chosen by --select-c: lowest pooled leave-one-business-out log-loss
+# over RANK_C_GRID x CONF_C_GRID on the four calibration businesses.
+RANK_C = 10.0
+CONF_C = 0.1
+RANK_C_GRID = (0.1, 1.0, 10.0)
+CONF_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 Queries = list[tuple[str, int | None]]
 
 
@@ -118,12 +127,43 @@ def pooled(results: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def leave_one_business_out(parts: list[Part]) -> list[tuple[int, dict[str, float]]]:
-    out = []
+def log_loss(part: Part, weights: np.ndarray, coef: np.ndarray, intercept: float) -> np.ndarray:
+    """Per-query log-loss of the confidence model on one business (queries it would score)."""
+    x, y = confidence_rows([part], weights)
+    if not len(y):
+        return np.empty(0)
+    p = np.clip(1.0 / (1.0 + np.exp(-(x @ coef + intercept))), 1e-6, 1 - 1e-6)
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def leave_one_business_out(parts: list[Part]) -> tuple[list[dict[str, float]], float]:
+    """Per business: fit on the others, score this one. Also the pooled log-loss."""
+    out, losses = [], []
     for i, part in enumerate(parts):
-        set_coefficients(*fit_all(parts[:i] + parts[i + 1:]))
-        out.append((i, evaluate(part.index, part.queries, fm.DEFAULT_THRESHOLD)))
-    return out
+        fitted = fit_all(parts[:i] + parts[i + 1:])
+        set_coefficients(*fitted)
+        out.append(evaluate(part.index, part.queries, fm.DEFAULT_THRESHOLD))
+        losses.append(log_loss(part, *fitted))
+    return out, float(np.concatenate(losses).mean())
+
+
+def select_c(parts: list[Part]) -> tuple[float, float]:
+    """RANK_C and CONF_C with the lowest pooled leave-one-business-out log-loss."""
+    global RANK_C, CONF_C
+    best: tuple[float, float, float] | None = None
+    for rank_c in RANK_C_GRID:
+        for conf_c in CONF_C_GRID:
+            RANK_C, CONF_C = rank_c, conf_c
+            results, loss = leave_one_business_out(parts)
+            p = pooled(results)
+            print(f"# RANK_C {rank_c:<5} CONF_C {conf_c:<5} leave-one-business-out log-loss "
+                  f"{loss:.4f}  precision {p['precision']:.3f}  recall {p['recall']:.3f}")
+            if best is None or loss < best[0]:
+                best = (loss, rank_c, conf_c)
+    assert best is not None
+    RANK_C, CONF_C = best[1], best[2]
+    print(f"# chosen: RANK_C = {RANK_C}, CONF_C = {CONF_C}")
+    return RANK_C, CONF_C
 
 
 def grouped_cv(parts: list[Part], folds: int = 5) -> dict[str, float]:
@@ -187,18 +227,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", nargs="+", default=[str(p) for p in DEFAULT_SETS])
     parser.add_argument("--write", action="store_true", help="update logic/faq_matcher.py")
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation")
+    parser.add_argument("--select-c", action="store_true",
+                        help="choose RANK_C and CONF_C by leave-one-business-out log-loss")
     args = parser.parse_args(argv)
     if any(Path(p).name == "faq_holdout.json" for p in args.set):
         raise SystemExit("faq_holdout.json is the held-out test set; do not fit on it")
 
     parts = load_parts(args.set)
     thr = fm.DEFAULT_THRESHOLD
+    if args.select_c and len(parts) > 2:
+        select_c(parts)
     if not args.no_cv:
         if len(parts) > 1:
-            for i, r in leave_one_business_out(parts):
-                print(f"# leave-one-business-out at {thr}, {Path(args.set[i]).name}: "
+            results, loss = leave_one_business_out(parts)
+            for path, r in zip(args.set, results, strict=True):
+                print(f"# leave-one-business-out at {thr}, {Path(path).name}: "
                       f"precision {r['precision']:.3f}  recall {r['recall']:.3f}  "
                       f"false answers to unanswerable {r['false_answers_unanswerable']}")
+            p = pooled(results)
+            print(f"# leave-one-business-out pooled: precision {p['precision']:.3f}  recall "
+                  f"{p['recall']:.3f}  false answers to unanswerable "
+                  f"{p['false_answers_unanswerable']}  log-loss {loss:.4f}")
         cv = grouped_cv(parts)
         print(f"# grouped 5-fold CV at {thr}: precision {cv['precision']:.3f}"
               f"  recall {cv['recall']:.3f}  false answers to unanswerable "

@@ -309,9 +309,11 @@ def expect(result: tuple[int, Any], ok: tuple[int, ...], what: str) -> Any:
     return body
 
 
-def setup_app(base: str, pairs: int) -> list[dict[str, Any]]:
-    """Owner + business, one staff member (receiver) and one customer (sender) per pair,
-    one room per customer. Emails are unique per run so a reused database still works."""
+def setup_app(base: str, pairs: int, rooms: str = "customer") -> list[dict[str, Any]]:
+    """Owner + business, one staff member (receiver) and one sender per pair: a customer in
+    its own room (rooms="customer": each message also enqueues the automation), or another
+    staff member in a staff room (rooms="staff": the bare send path). Emails are unique per
+    run so a reused database still works."""
     run = secrets.token_hex(4)
 
     def register(email: str, name: str) -> str:
@@ -326,20 +328,26 @@ def setup_app(base: str, pairs: int) -> list[dict[str, Any]]:
                   (200, 201), "create business")
     business_id = body["business"]["id"]
     owner = body.get("access_token") or owner
+    def add_staff(email: str, name: str) -> dict[str, Any]:
+        expect(api(base, "POST", f"/api/businesses/{business_id}/staff",
+                   {"email": email, "password": PASSWORD, "name": name}, owner),
+               (200, 201), f"add staff {email}")
+        return expect(api(base, "POST", "/api/auth/login",
+                          {"email": email, "password": PASSWORD}), (200,), f"login {email}")
+
     specs = []
     for i in range(pairs):
-        staff_email = f"staff{i}-{run}@bench.example"
-        expect(api(base, "POST", f"/api/businesses/{business_id}/staff",
-                   {"email": staff_email, "password": PASSWORD, "name": f"Staff {i}"}, owner),
-               (200, 201), f"add staff {staff_email}")
-        login = expect(api(base, "POST", "/api/auth/login",
-                           {"email": staff_email, "password": PASSWORD}),
-                       (200,), f"login {staff_email}")
-        customer = register(f"cust{i}-{run}@bench.example", f"Customer {i}")
-        room = expect(api(base, "POST", "/api/chat/rooms/create",
-                          {"business_id": business_id}, customer),
-                      (200, 201), f"create room for customer {i}")
-        specs.append({"room_id": room["room"]["id"], "sender_token": customer,
+        login = add_staff(f"staff{i}-{run}@bench.example", f"Staff {i}")
+        if rooms == "staff":
+            sender = add_staff(f"sender{i}-{run}@bench.example", f"Sender {i}")
+            sender_token = str(sender["access_token"])
+            body = {"type": "staff", "participant_ids": [login["user"]["id"]]}
+        else:
+            sender_token = register(f"cust{i}-{run}@bench.example", f"Customer {i}")
+            body = {"business_id": business_id}
+        room = expect(api(base, "POST", "/api/chat/rooms/create", body, sender_token),
+                      (200, 201), f"create room for pair {i}")
+        specs.append({"room_id": room["room"]["id"], "sender_token": sender_token,
                       "receiver_token": str(login["access_token"])})
     return specs
 
