@@ -22,6 +22,7 @@ from actions import jobs, tx
 from actions.actors import Actor, require_staff
 from actions.errors import Conflict, InvalidInput, TooLarge
 from actions.notification_rules import check_type
+from actions.pagination import clamp_limit, newest_first
 from models import AuditLog, db
 from models.base import utcnow
 
@@ -30,8 +31,6 @@ log = logging.getLogger("activity")
 PROCESS_TASK = "workers.tasks.process_audit_log"
 MAX_DATA_BYTES = 16 * 1024
 MAX_KEY_CHARS = 128
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -184,12 +183,6 @@ def record_for(actor: Actor, type_: object, data: object,
     return record(business_id, type_, data, actor.id, idempotency_key)
 
 
-def clamp_limit(limit: int | None) -> int:
-    if limit is None:
-        return DEFAULT_LIMIT
-    return max(1, min(int(limit), MAX_LIMIT))
-
-
 def _type_filter(type_filter: str):
     # "booking.*" selects a family of types; anything else is an exact type.
     if type_filter.endswith(".*"):
@@ -208,12 +201,8 @@ def list_for(actor: Actor, type_filter: str | None = None, limit: int | None = N
     query = select(AuditLog).where(AuditLog.business_id == business_id)
     if type_filter:
         query = query.where(_type_filter(type_filter))
-    if before_id is not None:
-        query = query.where(AuditLog.id < before_id)
-    rows = db.session.scalars(query.order_by(AuditLog.id.desc()).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
+    return newest_first(query, AuditLog.id, before_id, limit,
+                        lambda q: db.session.scalars(q).all(), lambda row: row.id)
 
 
 def stale_pending_ids(older_than_s: float = 30.0, batch: int = 500) -> list[int]:

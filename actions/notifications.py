@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 
 from actions import events, tx
 from actions.actors import Actor, require_staff
-from actions.audit import clamp_limit
 from actions.errors import InvalidInput, NotFound
 from actions.notification_rules import (
     MAX_MESSAGE_CHARS,
@@ -26,6 +25,7 @@ from actions.notification_rules import (
     effective_rule,
     render_for,
 )
+from actions.pagination import clamp_limit, newest_first
 from models import AuditLog, Notification, NotificationRead, User, db
 from models.activity import AUDIENCES, SEVERITIES
 from models.base import as_utc, iso, utcnow
@@ -231,13 +231,11 @@ def list_for(actor: Actor, unread: bool = False, limit: int | None = None,
     )
     if unread:
         query = query.where(_unread(user))
-    if before_id is not None:
-        query = query.where(Notification.id < before_id)
-    rows = db.session.execute(query.order_by(Notification.id.desc()).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_before_id = newest_first(query, Notification.id, before_id, limit,
+                                        lambda q: db.session.execute(q).all(),
+                                        lambda row: row[0].id)
     items = [serialise(n, _read_at(user, n, read_at)) for n, read_at in rows]
-    return NotificationPage(items, unread_count(actor), rows[-1][0].id if more and rows else None)
+    return NotificationPage(items, unread_count(actor), next_before_id)
 
 
 def _get_visible(actor: Actor, notification_id: int) -> Notification:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from models import AutoResponse, Message, db
 from tests import factories
+from tests.helpers import assert_error
 
 AUTO = "/api/chat/auto-responses"
 CONTRACT_KEYS = {"id", "trigger", "message", "is_active"}
@@ -15,17 +16,6 @@ TRIGGERS = {"welcome", "offline", "escalation"}
 @pytest.fixture
 def biz(client):
     return factories.business(client, "Bloom Salon", hours=factories.ALWAYS_OPEN)
-
-
-def assert_error(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
-    body = response.get_json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    assert isinstance(body["error"]["code"], str) and body["error"]["code"], body
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
-    if code is not None:
-        assert body["error"]["code"] == code, body
-    return body["error"]
 
 
 def rows(app, business_id: int) -> list[dict]:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from actions import faq_index
 from models import Business, Faq, db
 from tests import factories
+from tests.helpers import assert_error
 
 FAQS = "/api/chat/faqs"
 CONTRACT_KEYS = {"id", "question", "answer", "keywords", "alternative_questions", "category",
@@ -38,17 +39,6 @@ def _fresh_index_cache():
 @pytest.fixture
 def biz(client):
     return factories.business(client, "Bloom Salon", hours=factories.ALWAYS_OPEN)
-
-
-def assert_error(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
-    body = response.get_json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    assert isinstance(body["error"]["code"], str) and body["error"]["code"], body
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
-    if code is not None:
-        assert body["error"]["code"] == code, body
-    return body["error"]
 
 
 def state(app, business_id: int) -> tuple[int, list[dict]]:
