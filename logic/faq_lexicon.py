@@ -81,6 +81,9 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
         (r"\bafter work\b", "evening"),
         (r"\bhow many\b", "HOWMANY"),
         (r"\bgift ?(card|cert|certificate)s?\b", "VOUCHER"),
+        # A card that is not a means of paying ("loyalty card", "vaccination card").
+        (r"\b(loyalty|reward|rewards|stamp|membership|member|vaccination|vaccine|appointment"
+         r"|business|birthday|id|insurance|sim) cards?\b", r"\1"),
         (r"\bcar ?parks?\b|\bparking (space|spot|lot)s?\b", "PARK"),
         # A no-show is dealt with by the cancellation policy in booking businesses.
         (r"\b(no ?show|not (turn|show)(ing|ed)? up|not attend(ing)?)s?\b", "NOSHOW CANCEL"),
@@ -123,6 +126,11 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
         (r"\b(make|get|schedule|arrange|set up)( an?| my| another)? appointment",
          "BOOK appointment"),
         (r"\bbook (me )?in\b", "BOOK"),
+        (r"\bsign(ing)? (me |us )?up\b", "BOOK"),
+        # A schedule you look at is a timetable; "schedule an appointment" stays a booking.
+        (r"\b(the|your|a|class|weekly|lesson|session) schedules?\b", r"\1 timetable"),
+        # "One to one" / "1:1" sessions are private ones (the words alone are stopwords).
+        (r"\b(one|1) ?(to|2)? ?(one|1)s?\b(?! (year|yr|hour|week|month|day)s?\b)", "private"),
         (r"\b(step free|ground floor)\b", "ACCESS"),
         (r"\bopening (hours|times)\b", "HOURS"),
         (r"\brun(ning)? (\w+ ){0,3}(late|behind)\b", "LATE"),
@@ -179,10 +187,28 @@ CONCEPT_WORDS: dict[str, tuple[str, ...]] = {
     "REFERRAL": ("referral", "refer", "referred"),
     "NOSHOW": ("miss",),
     "STAFF": ("stylist", "hairdresser", "therapist", "physio", "physiotherapist",
-              "practitioner", "technician", "tech", "beautician"),
+              "practitioner", "technician", "tech", "beautician", "dentist", "hygienist",
+              "groomer", "instructor", "teacher", "trainer", "coach", "barber"),
     "WEEKEND": ("saturday", "sunday", "weekend"),
     "WEEKDAY": ("monday", "tuesday", "wednesday", "thursday", "friday", "weekday"),
 }
+
+# A first name in a booking chat is nearly always a member of staff ("can I book with Sarah"),
+# so it asks for that person as "my stylist" does. Names that are also common words are left out.
+STAFF_NAMES = tuple("""
+        sarah emma laura lucy sophie hannah charlotte emily jessica amy rachel rebecca katie
+        chloe megan olivia amelia isla ella mia lily zoe natalie claire louise helen kate
+        nicola michelle lisa karen julie jenny jane anna maria sam samantha gemma kelly
+        danielle jade leah abbie abby beth becky ellie freya millie evie georgia alice
+        victoria vicky jo joanne susan mary linda elizabeth liz ann anne tina tracy
+        james john david michael paul chris christopher daniel dan matt matthew tom thomas
+        ben benjamin jack harry george oliver charlie alfie jake josh joshua luke adam ryan
+        liam callum connor kieran steve steven stephen andy andrew mike rob robert richard
+        peter pete simon gary kevin ian neil stuart scott craig dave jamie alex
+        sean jon jonathan joe joseph alan ollie noah leo oscar archie freddie theo
+        mohammed muhammad priya aisha fatima raj
+        """.split())
+CONCEPT_WORDS["STAFF"] += STAFF_NAMES
 
 # Concepts that say what is being asked (price, hours, cancel, ...) rather than about what;
 # in booking FAQs the intent decides the answer, so these weigh more than other terms.

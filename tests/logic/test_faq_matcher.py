@@ -1,8 +1,9 @@
 """FAQ matcher: held-out quality targets, robustness, small talk, ranking contract.
 
 faq_holdout.json (a dental practice) is the held-out set: never used to fit or tune.
-faq_calibration.json (physio) and faq_eval.json (salon) are both fitted on by
-bench/faq_calibrate.py, so figures on them are in-sample.
+faq_calibration.json (physio), faq_calibration_2.json (dog groomer), faq_calibration_3.json
+(yoga studio) and faq_eval.json (salon) are all fitted on by bench/faq_calibrate.py, so figures
+on them are in-sample.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def holdout_index() -> tuple[FaqIndex, list[tuple[str, int | None]]]:
 
 @pytest.mark.parametrize("name, min_answerable, min_unanswerable", [
     ("faq_eval.json", 100, 25), ("faq_holdout.json", 110, 30),
+    ("faq_calibration_2.json", 120, 50), ("faq_calibration_3.json", 120, 50),
 ])
 def test_labelled_sets_are_big_enough(name: str, min_answerable: int,
                                       min_unanswerable: int) -> None:
@@ -56,16 +58,22 @@ def test_labelled_sets_are_big_enough(name: str, min_answerable: int,
     assert all(label is None or label in ids for _, label in queries)
 
 
-def test_calibration_set_is_a_different_business() -> None:
-    eval_faqs, eval_queries = load("faq_eval.json")
-    cal_faqs, cal_queries = load("faq_calibration.json")
-    assert not {f.id for f in eval_faqs} & {f.id for f in cal_faqs}
-    assert not {t for t, _ in eval_queries} & {t for t, _ in cal_queries}
+FITTED_SETS = ("faq_eval.json", "faq_calibration.json", "faq_calibration_2.json",
+               "faq_calibration_3.json")
+
+
+@pytest.mark.parametrize("a, b", [(a, b) for i, a in enumerate(FITTED_SETS)
+                                  for b in FITTED_SETS[i + 1:]])
+def test_calibration_sets_are_different_businesses(a: str, b: str) -> None:
+    a_faqs, a_queries = load(a)
+    b_faqs, b_queries = load(b)
+    assert not {f.id for f in a_faqs} & {f.id for f in b_faqs}
+    assert not {t for t, _ in a_queries} & {t for t, _ in b_queries}
 
 
 def test_holdout_set_is_a_different_business() -> None:
     hold_faqs, _ = load("faq_holdout.json")
-    for other in ("faq_eval.json", "faq_calibration.json"):
+    for other in FITTED_SETS:
         assert not {f.id for f in hold_faqs} & {f.id for f in load(other)[0]}
 
 
@@ -82,8 +90,9 @@ def held_out_figures(index: FaqIndex, queries: list[tuple[str, int | None]]
 
 
 @pytest.mark.xfail(strict=True, reason="target not reached yet: held-out (faq_holdout.json) "
-                   "precision 0.942, recall 0.795 at 0.70 (see bench/faq_eval.py); strict, so "
-                   "reaching the target shows up as XPASS and this marker must then be removed")
+                   "precision 0.942, recall 0.795 at 0.70 after refitting on four businesses "
+                   "(see bench/faq_eval.py); strict, so reaching the target shows up as XPASS "
+                   "and this marker must then be removed")
 def test_held_out_precision_and_recall_meet_target(holdout_index) -> None:
     precision, recall = held_out_figures(*holdout_index)
     assert precision >= 0.95, f"precision {precision:.3f}"
@@ -91,14 +100,16 @@ def test_held_out_precision_and_recall_meet_target(holdout_index) -> None:
 
 
 def test_held_out_precision_and_recall_do_not_regress(holdout_index) -> None:
-    # Floor just under today's held-out figures (0.942 / 0.795), so a regression fails loudly.
+    # Floor just under the held-out figures reached (0.942 / 0.795, unchanged by the refit on
+    # four businesses), so a regression fails loudly.
     precision, recall = held_out_figures(*holdout_index)
     assert precision >= 0.93, f"precision {precision:.3f}"
     assert recall >= 0.78, f"recall {recall:.3f}"
 
 
 def test_dev_set_precision_and_recall_do_not_regress(eval_index) -> None:
-    # faq_eval.json is fitted on now (in-sample 0.959 / 0.758); floor just under.
+    # faq_eval.json is fitted on (in-sample 0.970 / 0.774; leave-one-business-out 0.969 /
+    # 0.758); floor just under the leave-one-business-out figures.
     precision, recall = held_out_figures(*eval_index)
     assert precision >= 0.95, f"precision {precision:.3f}"
     assert recall >= 0.74, f"recall {recall:.3f}"
