@@ -157,3 +157,19 @@ def redis_server() -> Iterator[str]:
     proc.terminate()
     proc.wait(timeout=10)
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Attach the output of the real processes a failing test used (a live stack's
+    `processes`, or the `started` list of a process-starting fixture)."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    for value in getattr(item, "funcargs", {}).values():
+        processes = getattr(value, "processes", None) or getattr(value, "started", None)
+        if isinstance(processes, list):
+            for process in processes:
+                if hasattr(process, "output"):
+                    report.sections.append((f"{process.name} output", process.output()))

@@ -302,16 +302,6 @@ def web_processes(app, tmp_path) -> Iterator:
         stop_process(process)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """Attach the output of the processes a failing test started."""
-    outcome = yield
-    report = outcome.get_result()
-    start = getattr(item, "funcargs", {}).get("web_processes")
-    if report.failed and start is not None:
-        for process in start.started:
-            report.sections.append((f"{process.name} output", process.output()))
-
 
 def isolated_redis(redis_url: str, db_index: int = 7) -> str:
     """The same redis-server, another database: these processes' keys stay apart and start empty."""

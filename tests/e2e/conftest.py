@@ -189,16 +189,6 @@ def live_stack(stack_database: str, redis_server: str,
             stop_process(process)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """Attach the stack's process output to the report of a failing test that used it."""
-    outcome = yield
-    report = outcome.get_result()
-    stack = getattr(item, "funcargs", {}).get("live_stack")
-    if report.failed and isinstance(stack, LiveStack):
-        for process in stack.processes:
-            report.sections.append((f"{process.name} output", process.output()))
-
 
 # --------------------------------------------------------------------------- clients
 
