@@ -71,7 +71,14 @@ def messages_read(room_id: int, user_id: int, up_to_seq: int, read_at: str) -> N
 
 
 def new_conversation(business_id: int, room: dict) -> None:
+    """A customer room: the whole business hears of it."""
     publish("chat:new-conversation", {"room": room}, business_channel(business_id))
+
+
+def new_staff_room(member_ids: list[int], room: dict) -> None:
+    """A staff room: only its members hear of it."""
+    for user_id in member_ids:
+        publish("chat:new-conversation", {"room": room}, user_channel(user_id))
 
 
 def room_updated(business_id: int, room: dict) -> None:

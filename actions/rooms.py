@@ -116,8 +116,7 @@ def create_staff_room(
         db.session.add(Participant(room_id=room.id, user_id=uid, is_member=True))
     db.session.flush()
     payload = to_dict(room, actor.id)
-    for uid in member_ids:
-        events.publish("chat:new-conversation", {"room": payload}, events.user_channel(uid))
+    events.new_staff_room(member_ids, payload)
     tx.commit()
     return room, True
 

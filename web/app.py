@@ -19,9 +19,11 @@ from web.logs import configure_logging
 from web.schemas import ErrorOut
 
 
-def _sqlite_engine_options(settings: Settings) -> dict:
-    # Several processes may share one SQLite file: wait for the lock instead of failing.
-    return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+def _engine_options(database_url: str) -> dict:
+    if database_url.startswith("sqlite"):
+        # Several processes may share one SQLite file: wait for the lock instead of failing.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
 
 
 def _configure_sqlite(engine) -> None:
@@ -97,14 +99,10 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
         docs_path="/docs",
         instance_path=str(settings.instance_path),
     )
-    is_sqlite = settings.database_url.startswith("sqlite")
     app.config.update(
         SETTINGS=settings,
         ROLE=role,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=_sqlite_engine_options(settings)
-        if is_sqlite
-        else {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20},
         JWT_SECRET_KEY=settings.jwt_secret_key,
         JWT_ALGORITHM=settings.jwt_algorithm,
         JWT_DECODE_ALGORITHMS=[settings.jwt_algorithm],
@@ -124,11 +122,9 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
     )
     if overrides:
         app.config.update(overrides)
-        if "SQLALCHEMY_DATABASE_URI" in overrides:
-            is_sqlite = overrides["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
-            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = (
-                _sqlite_engine_options(settings) if is_sqlite else {"pool_pre_ping": True}
-            )
+    database_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    is_sqlite = database_url.startswith("sqlite")
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(database_url))
     app.json.sort_keys = False
     configure_logging(settings)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -87,7 +87,6 @@ class Settings:
     typing_expiry_ms: int
     log_level: str
     log_json: bool
-    extra: dict = field(default_factory=dict)
 
     @property
     def embedded(self) -> bool:

@@ -7,7 +7,7 @@ from flask_jwt_extended import jwt_required
 from sqlalchemy import text
 
 from actions import presence
-from actions.actors import require_owner_of
+from actions.actors import require_owner_of, require_staff
 from models import db
 from web.schemas import HealthOut
 from web.tokens import current_actor
@@ -50,14 +50,11 @@ def readyz():
 @bp.doc(summary="Live socket counts (owner)", security="BearerAuth", responses=[401, 403])
 def connections():
     actor = current_actor()
-    if actor.business_id is None:
-        from actions.errors import Forbidden
-
-        raise Forbidden("Only the owner of a business can see this.")
-    require_owner_of(actor, actor.business_id)
+    business_id = require_staff(actor)
+    require_owner_of(actor, business_id)
     store = presence.store()
     return {
         "total": store.count(),
-        "business": store.count(actor.business_id),
-        "online_user_ids": store.online_user_ids(actor.business_id),
+        "business": store.count(business_id),
+        "online_user_ids": store.online_user_ids(business_id),
     }
