@@ -49,13 +49,20 @@ def emit_now(event: str, payload: dict, to: str, skip_sid: str | None = None) ->
     _emitter(event, payload, to, skip_sid)
 
 
-def publish(event: str, payload: dict, to: str) -> None:
-    """Emit once the current transaction has committed."""
-    after_commit(lambda: emit_now(event, payload, to))
+def publish(event: str, payload: dict, to: str, committed: bool = False) -> None:
+    """Emit once the current transaction has committed (at once if it already has)."""
+    if not committed:
+        after_commit(lambda: emit_now(event, payload, to))
+        return
+    try:
+        emit_now(event, payload, to)
+    except Exception:  # the change is durable; a failed emit must not turn into an error
+        log.exception("emit of %s failed", event)
 
 
-def new_message(message: dict) -> None:
-    publish("chat:new-message", {"message": message}, room_channel(message["room_id"]))
+def new_message(message: dict, committed: bool = False) -> None:
+    publish("chat:new-message", {"message": message}, room_channel(message["room_id"]),
+            committed)
 
 
 def bot_message(message: dict) -> None:
@@ -81,8 +88,8 @@ def new_staff_room(member_ids: list[int], room: dict) -> None:
         publish("chat:new-conversation", {"room": room}, user_channel(user_id))
 
 
-def room_updated(business_id: int, room: dict) -> None:
-    publish("chat:room-updated", {"room": room}, business_channel(business_id))
+def room_updated(business_id: int, room: dict, committed: bool = False) -> None:
+    publish("chat:room-updated", {"room": room}, business_channel(business_id), committed)
 
 
 def notification_new(business_id: int, notification: dict, owners_only: bool = False) -> None:

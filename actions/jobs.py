@@ -8,8 +8,8 @@ from actions.tx import after_commit
 log = logging.getLogger(__name__)
 
 
-def enqueue(task_name: str, *args: int) -> None:
-    """Send a task by name once the transaction commits.
+def enqueue(task_name: str, *args: int, committed: bool = False) -> None:
+    """Send a task by name once the transaction commits (at once if it already has).
 
     A failed send is only logged: the row keeps its pending state and the
     beat sweep enqueues it again.
@@ -20,4 +20,10 @@ def enqueue(task_name: str, *args: int) -> None:
 
         current_app.extensions["celery"].tasks[task_name].apply_async(args=args)
 
-    after_commit(send)
+    if committed:
+        try:
+            send()
+        except Exception:
+            log.exception("enqueue of %s failed; the sweep will retry", task_name)
+    else:
+        after_commit(send)

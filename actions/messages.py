@@ -9,11 +9,12 @@ from sqlalchemy import Integer, String, bindparam, column, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from actions import events, jobs, rate_limits, rooms, tx
+from actions import events, jobs, message_writer, rate_limits, rooms, tx
 from actions.actors import Actor
 from actions.errors import Conflict, InvalidInput, RateLimited
 from models import Message, Participant, Room, db
 from models.base import TZDateTime, iso, utcnow
+from models.chat import message_dict
 
 log = logging.getLogger("chat")
 AUTOMATION_TASK = "workers.tasks.process_customer_message"
@@ -52,53 +53,15 @@ def _next_seq(room: Room) -> int:
     return seq
 
 
-_CLAIM_SQL = """
-UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = :now
-WHERE id = :room_id AND status != 'closed' AND {visible}
-RETURNING last_seq, type, status
-"""
 _CLAIM_COLUMNS = (column("last_seq", Integer), column("type", String), column("status", String))
-# Written out once as text: building and cache-keying the ORM statement on every send cost
-# more than running it.
-_CLAIM_AS_CUSTOMER = text(_CLAIM_SQL.format(
-    visible="type = 'customer' AND customer_id = :actor_id"
+_CLAIM_AS_CUSTOMER = text(message_writer.CLAIM_SQL.format(
+    visible=message_writer.VISIBLE_TO_CUSTOMER
 )).bindparams(bindparam("now", type_=TZDateTime)).columns(*_CLAIM_COLUMNS)
-_CLAIM_AS_STAFF = text(_CLAIM_SQL.format(
-    visible="business_id = :business_id AND (type = 'customer' OR EXISTS ("
-    "SELECT 1 FROM participants p WHERE p.room_id = rooms.id AND p.user_id = :actor_id "
-    "AND p.is_member))"
+_CLAIM_AS_STAFF = text(message_writer.CLAIM_SQL.format(
+    visible=message_writer.VISIBLE_TO_STAFF
 )).bindparams(bindparam("now", type_=TZDateTime)).columns(*_CLAIM_COLUMNS)
-
-
-_INSERT = text(
-    "INSERT INTO messages (room_id, seq, sender_id, sender_type, kind, content, client_msg_id,"
-    " automation_state, automation_attempts, created_at) VALUES (:room_id, :seq, :sender_id,"
-    " :sender_type, 'text', :content, :client_msg_id, :automation_state, 0, :created_at)"
-    " RETURNING id"
-).bindparams(bindparam("created_at", type_=TZDateTime)).columns(column("id", Integer))
-
-
-def _claim_seq(actor: Actor, room_id: int) -> tuple[int, str, str] | None:
-    """Take the next seq of a room the actor may write to, in one statement.
-
-    Visibility, the closed check and the seq increment are one UPDATE ... RETURNING,
-    so the hot path makes no separate look-ups. None when the room is missing,
-    not visible or closed; the caller then finds out which, off the hot path.
-    """
-    params = {"now": utcnow(), "room_id": room_id, "actor_id": actor.id}
-    if actor.is_staff:
-        statement = _CLAIM_AS_STAFF
-        params["business_id"] = actor.business_id
-    else:
-        statement = _CLAIM_AS_CUSTOMER
-    row = db.session.execute(statement, params).one_or_none()
-    return None if row is None else (row[0], row[1], row[2])
-
-
-def _refusal(actor: Actor, room_id: int) -> Exception:
-    tx.rollback()
-    rooms.visible_room(actor, room_id)  # raises NotFound for a room the actor may not see
-    return Conflict("This conversation is closed.", code="room_closed")
+_INSERT = text(message_writer.INSERT_SQL).bindparams(
+    bindparam("now", type_=TZDateTime)).columns(column("id", Integer))
 
 
 def send(
@@ -124,46 +87,108 @@ def send(
             except Conflict:
                 pass
         raise
+    if attachment_ids:
+        return _send_with_attachments(actor, room_id, text, client_msg_id, attachment_ids)
+    item = message_writer.PendingSend(
+        actor_id=actor.id, is_staff=actor.is_staff, business_id=actor.business_id,
+        room_id=room_id, content=text, client_msg_id=client_msg_id, created_at=utcnow(),
+    )
+    if db.session.registry.has() and db.session().in_transaction():
+        # The writer uses its own connection; end the caller's (read) transaction first, so
+        # it neither holds the write lock the writer needs nor sees a stale snapshot.
+        tx.commit()
+    writer = message_writer.for_engine(db.engine)
+    outcome = writer.submit(item)
+    if isinstance(outcome, message_writer.BatchFailed):
+        try:
+            outcome = writer.write_alone(item)
+        except IntegrityError:  # the same client_msg_id, stored by another process just now
+            return _existing(actor, room_id, client_msg_id), False
+    if outcome is None:
+        return _unclaimed(actor, room_id, client_msg_id)
+    data = message_dict(outcome.id, room_id, outcome.seq, actor.id, item.sender_type, text,
+                        client_msg_id, item.created_at)
+    # The writer has committed: emit and enqueue now.
+    events.new_message(data, committed=True)
+    if outcome.reopened:
+        events.room_updated(actor.business_id, {"id": room_id, "status": "open",
+                                                "waiting_since": None}, committed=True)
+    if outcome.room_type == "customer" and not actor.is_staff:
+        jobs.enqueue(AUTOMATION_TASK, outcome.id, committed=True)
+    _log_stored(actor, data)
+    return data, True
+
+
+def _unclaimed(actor: Actor, room_id: int, client_msg_id: str | None) -> tuple[dict, bool]:
+    """Why the writer took no seq: a repeated client_msg_id, or a room the actor may not
+    write to (missing, not visible: 404; closed: 409)."""
+    if client_msg_id is not None:
+        try:
+            return _existing(actor, room_id, client_msg_id), False
+        except Conflict as exc:
+            if exc.code == "client_msg_id_reused":
+                raise
+    raise _refusal(actor, room_id)
+
+
+def _log_stored(actor: Actor, data: dict) -> None:
+    log.info("message stored id=%s room=%s seq=%s", data["id"], data["room_id"], data["seq"],
+             extra={"event": "message.stored", "message_id": data["id"],
+                    "room_id": data["room_id"], "seq": data["seq"], "sender_id": actor.id,
+                    "sender_type": actor.sender_type})
+
+
+def _claim_seq(actor: Actor, room_id: int) -> tuple[int, str, str] | None:
+    """Take the next seq of a room the actor may write to, in the session's transaction."""
+    params = {"now": utcnow(), "room_id": room_id, "actor_id": actor.id}
+    if actor.is_staff:
+        statement = _CLAIM_AS_STAFF
+        params["business_id"] = actor.business_id
+    else:
+        statement = _CLAIM_AS_CUSTOMER
+    row = db.session.execute(statement, params).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def _refusal(actor: Actor, room_id: int) -> Exception:
+    tx.rollback()
+    rooms.visible_room(actor, room_id)  # raises NotFound for a room the actor may not see
+    return Conflict("This conversation is closed.", code="room_closed")
+
+
+def _send_with_attachments(
+    actor: Actor, room_id: int, text: str, client_msg_id: str | None, attachment_ids: list[int]
+) -> tuple[dict, bool]:
+    """A message with attachments: stored through the session, linking the uploads in the
+    same transaction."""
+    from actions import attachments as attachment_actions
+
     claimed = _claim_seq(actor, room_id)
     if claimed is None:
         raise _refusal(actor, room_id)
     seq, room_type, status = claimed
     customer_message = room_type == "customer" and not actor.is_staff
-    message = Message(
-        room_id=room_id, seq=seq, sender_id=actor.id, sender_type=actor.sender_type,
-        kind="text", content=text, client_msg_id=client_msg_id,
-        automation_state="pending" if customer_message else "none", automation_attempts=0,
-        created_at=utcnow(),
-    )
+    created_at = utcnow()
     try:
-        # A prepared INSERT rather than a unit-of-work flush: the flush machinery cost
-        # more than the statement. The row object stays transient, used to serialise.
-        message.id = db.session.execute(_INSERT, {
-            "room_id": room_id, "seq": seq, "sender_id": actor.id,
-            "sender_type": message.sender_type, "content": text,
-            "client_msg_id": client_msg_id, "automation_state": message.automation_state,
-            "created_at": message.created_at,
+        message_id = db.session.execute(_INSERT, {
+            "room_id": room_id, "seq": seq, "actor_id": actor.id,
+            "sender_type": actor.sender_type, "content": text,
+            "client_msg_id": client_msg_id,
+            "automation_state": "pending" if customer_message else "none", "now": created_at,
         }).scalar_one()
     except IntegrityError:
         tx.rollback()
         return _existing(actor, room_id, client_msg_id), False
-    attachments: list[dict] = []
-    if attachment_ids:
-        from actions import attachments as attachment_actions
-
-        attachments = attachment_actions.link_to_message(actor, room_id, message.id,
-                                                         attachment_ids)
+    attachments = attachment_actions.link_to_message(actor, room_id, message_id, attachment_ids)
     if actor.is_staff and room_type == "customer" and status == "waiting_for_staff":
         rooms.set_status(db.session.get(Room, room_id), "open")
-    data = message.to_dict(attachments)
+    data = message_dict(message_id, room_id, seq, actor.id, actor.sender_type, text,
+                        client_msg_id, created_at, attachments=attachments)
     events.new_message(data)
     if customer_message:
-        jobs.enqueue(AUTOMATION_TASK, message.id)
+        jobs.enqueue(AUTOMATION_TASK, message_id)
     tx.commit()
-    # data, not the row: after the commit the row is expired and reading it would re-query.
-    log.info("message stored id=%s room=%s seq=%s", data["id"], room_id, seq,
-             extra={"event": "message.stored", "message_id": data["id"], "room_id": room_id,
-                    "seq": seq, "sender_id": actor.id, "sender_type": actor.sender_type})
+    _log_stored(actor, data)
     return data, True
 
 

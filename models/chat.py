@@ -117,22 +117,40 @@ class Message(db.Model):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     def to_dict(self, attachments: list[dict] | None = None) -> dict:
-        data = {
-            "id": self.id,
-            "room_id": self.room_id,
-            "seq": self.seq,
-            "sender_id": self.sender_id,
-            "sender_type": self.sender_type,
-            "kind": self.kind,
-            "content": self.content,
-            "attachments": attachments or [],
-            "client_msg_id": self.client_msg_id,
-            "created_at": iso(self.created_at),
-        }
+        data = message_dict(self.id, self.room_id, self.seq, self.sender_id, self.sender_type,
+                            self.content, self.client_msg_id, self.created_at, self.kind,
+                            attachments)
         if self.kind == "faq":
             data["faq_id"] = self.faq_id
             data["confidence"] = self.confidence
         return data
+
+
+def message_dict(
+    message_id: int,
+    room_id: int,
+    seq: int,
+    sender_id: int | None,
+    sender_type: str,
+    content: str,
+    client_msg_id: str | None,
+    created_at: datetime,
+    kind: str = "text",
+    attachments: list[dict] | None = None,
+) -> dict:
+    """A message as clients see it (the contract's message object)."""
+    return {
+        "id": message_id,
+        "room_id": room_id,
+        "seq": seq,
+        "sender_id": sender_id,
+        "sender_type": sender_type,
+        "kind": kind,
+        "content": content,
+        "attachments": attachments or [],
+        "client_msg_id": client_msg_id,
+        "created_at": iso(created_at),
+    }
 
 
 class Attachment(db.Model):

@@ -1,0 +1,230 @@
+"""Group commit for the send hot path.
+
+Text messages that arrive together are stored in one transaction: each takes its
+room's next seq and is inserted by a prepared statement on the raw database
+connection, and one commit makes them all durable. One writer thread per process
+(a green thread under eventlet) takes whatever sends are queued, writes them as a
+batch and wakes each sender with its outcome; while it writes, the next batch
+gathers. Under light load a batch is one message; under heavy load the cost of a
+transaction is shared by many.
+
+A send that the batch could not claim a seq for (room missing, not visible,
+closed, or a repeated client_msg_id) comes back as ``None`` for the caller to
+explain off the hot path. If the batch fails as a whole (a constraint race with
+another process, a lost connection) it is rolled back and every send in it is
+written again on its own, so one bad send never costs the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from models.base import TZDateTime
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256
+
+# Visibility, the closed check, the client_msg_id repeat check and the seq increment
+# are one statement, so a send makes no separate look-ups.
+CLAIM_SQL = """
+UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = :now
+WHERE id = :room_id AND status != 'closed' AND {visible}
+RETURNING last_seq, type, status
+"""
+VISIBLE_TO_CUSTOMER = "type = 'customer' AND customer_id = :actor_id"
+VISIBLE_TO_STAFF = (
+    "business_id = :business_id AND (type = 'customer' OR EXISTS ("
+    "SELECT 1 FROM participants p WHERE p.room_id = rooms.id AND p.user_id = :actor_id "
+    "AND p.is_member))"
+)
+NOT_REPEATED = (
+    " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.sender_id = :actor_id"
+    " AND m.client_msg_id = :client_msg_id)"
+)
+INSERT_SQL = (
+    "INSERT INTO messages (room_id, seq, sender_id, sender_type, kind, content, client_msg_id,"
+    " automation_state, automation_attempts, created_at) VALUES (:room_id, :seq, :actor_id,"
+    " :sender_type, 'text', :content, :client_msg_id, :automation_state, 0, :now)"
+    " RETURNING id"
+)
+# A staff reply answers a customer who was waiting: the room is open again.
+REOPEN_SQL = (
+    "UPDATE rooms SET status = 'open', waiting_since = NULL, escalation_reminded_at = NULL"
+    " WHERE id = :room_id AND status = 'waiting_for_staff'"
+)
+
+
+@dataclass(slots=True)
+class PendingSend:
+    """One text message waiting for the writer."""
+
+    actor_id: int
+    is_staff: bool
+    business_id: int | None
+    room_id: int
+    content: str
+    client_msg_id: str | None
+    created_at: datetime
+    outcome: StoredSend | None | BatchFailed = field(default=None, init=False)
+    # Held until the writer has the outcome: a lock is the lightest thing to wait on,
+    # for a green thread and a plain one alike.
+    _pending: Any = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._pending.acquire()
+
+    def finish(self) -> None:
+        self._pending.release()
+
+    def wait(self) -> None:
+        self._pending.acquire()
+
+    @property
+    def sender_type(self) -> str:
+        return "staff" if self.is_staff else "customer"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSend:
+    id: int
+    seq: int
+    room_type: str
+    reopened: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFailed:
+    """The batch this send was in rolled back; the caller writes it on its own."""
+
+    error: Exception
+
+
+class MessageWriter:
+    """Writes text messages for one engine in group-committed batches."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._pid = os.getpid()
+        self._wakeup = threading.Condition()
+        self._queue: list[PendingSend] = []
+        self._thread: threading.Thread | None = None
+        dialect = engine.dialect
+        # sqlite3 takes :name; psycopg2 takes %(name)s.
+        self._named = dialect.name == "sqlite"
+        self._claim_customer = self._sql(CLAIM_SQL.format(
+            visible=VISIBLE_TO_CUSTOMER + NOT_REPEATED))
+        self._claim_staff = self._sql(CLAIM_SQL.format(visible=VISIBLE_TO_STAFF + NOT_REPEATED))
+        self._insert = self._sql(INSERT_SQL)
+        self._reopen = self._sql(REOPEN_SQL)
+        self._bind_time = TZDateTime.dialect_impl(dialect).bind_processor(dialect)
+
+    def _sql(self, statement: str) -> str:
+        if self._named:
+            return statement
+        # A literal % would need doubling for psycopg2; these statements have none.
+        return re.sub(r":(\w+)", r"%(\1)s", statement)
+
+    @property
+    def pid(self) -> int:
+        return self._pid
+
+    def submit(self, item: PendingSend) -> StoredSend | None | BatchFailed:
+        """Queue the message for the next batch and wait for its outcome."""
+        with self._wakeup:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="message-writer",
+                                                daemon=True)
+                self._thread.start()
+            self._queue.append(item)
+            self._wakeup.notify()
+        # No timeout: the writer finishes every item it takes, even when its batch fails.
+        item.wait()
+        return item.outcome
+
+    def write_alone(self, item: PendingSend) -> StoredSend | None:
+        """Store one message in its own transaction; errors propagate to the caller."""
+        return self.store_batch([item])[0]
+
+    def _run(self) -> None:
+        while True:
+            with self._wakeup:
+                while not self._queue:
+                    self._wakeup.wait()
+                batch = self._queue[:MAX_BATCH]
+                del self._queue[:MAX_BATCH]
+            try:
+                self._write(batch)
+            finally:
+                for item in batch:
+                    item.finish()
+
+    def _write(self, batch: list[PendingSend]) -> None:
+        try:
+            outcomes = self.store_batch(batch)
+        except Exception as exc:  # the batch rolled back; each send gets written alone
+            log.warning("batch of %d sends rolled back: %s", len(batch), exc)
+            for item in batch:
+                item.outcome = BatchFailed(exc)
+            return
+        for item, outcome in zip(batch, outcomes, strict=True):
+            item.outcome = outcome
+
+    def store_batch(self, batch: list[PendingSend]) -> list[StoredSend | None]:
+        """Store the batch in one transaction; an outcome per item, None where no seq was
+        claimed. Raises (after rolling back) if the transaction fails."""
+        # Rooms are locked in id order, so two processes' batches never wait on each other
+        # in a cycle; the sort is stable, so sends into one room keep their arrival order.
+        order = sorted(range(len(batch)), key=lambda i: batch[i].room_id)
+        outcomes: list[StoredSend | None] = [None] * len(batch)
+        with self._engine.connect() as conn, conn.begin():
+            cursor = conn.connection.driver_connection.cursor()
+            try:
+                for index in order:
+                    outcomes[index] = self._store(cursor, batch[index])
+            finally:
+                cursor.close()
+        return outcomes
+
+    def _store(self, cursor: object, item: PendingSend) -> StoredSend | None:
+        now = item.created_at if self._bind_time is None else self._bind_time(item.created_at)
+        params = {"now": now, "room_id": item.room_id, "actor_id": item.actor_id,
+                  "client_msg_id": item.client_msg_id}
+        if item.is_staff:
+            params["business_id"] = item.business_id
+            cursor.execute(self._claim_staff, params)
+        else:
+            cursor.execute(self._claim_customer, params)
+        claimed = cursor.fetchone()
+        if claimed is None:
+            return None
+        seq, room_type, status = claimed
+        params.update(seq=seq, sender_type=item.sender_type, content=item.content,
+                      automation_state="pending" if room_type == "customer"
+                      and not item.is_staff else "none")
+        cursor.execute(self._insert, params)
+        message_id = cursor.fetchone()[0]
+        reopened = False
+        if item.is_staff and room_type == "customer" and status == "waiting_for_staff":
+            cursor.execute(self._reopen, {"room_id": item.room_id})
+            reopened = cursor.rowcount == 1
+        return StoredSend(id=message_id, seq=seq, room_type=room_type, reopened=reopened)
+
+
+_writers: dict[Engine, MessageWriter] = {}
+
+
+def for_engine(engine: Engine) -> MessageWriter:
+    writer = _writers.get(engine)
+    # A forked child has no writer thread of its own: it gets a new writer.
+    if writer is None or writer.pid != os.getpid():
+        writer = _writers[engine] = MessageWriter(engine)
+    return writer
