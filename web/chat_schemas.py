@@ -41,6 +41,22 @@ class SendIn(Schema):
     client_msg_id = String(validate=Length(1, 64), allow_none=True)
     attachment_ids = List(Id(), validate=Length(max=10))
 
+    @staticmethod
+    def quick(payload: dict) -> dict | None:
+        """The common send, checked without the schema machinery (a fifth of the send
+        path's own time); None for anything else, which then goes through load()."""
+        room_id = payload.get("room_id")
+        content = payload.get("content")
+        client_msg_id = payload.get("client_msg_id")
+        if (type(room_id) is not int or not 1 <= room_id <= 2**53
+                or type(content) is not str or len(content) > 100_000
+                or "attachment_ids" in payload):
+            return None
+        if client_msg_id is not None and (type(client_msg_id) is not str
+                                          or not 1 <= len(client_msg_id) <= 64):
+            return None
+        return {"room_id": room_id, "content": content, "client_msg_id": client_msg_id}
+
 
 class JoinIn(Schema):
     class Meta:

@@ -36,7 +36,7 @@ def leave(sock: SocketState, data: dict) -> dict:
     return {}
 
 
-@socket_event("chat:send-message", SendIn())
+@socket_event("chat:send-message", SendIn(), quick=SendIn.quick)
 def send(sock: SocketState, data: dict) -> dict:
     if "room_id" not in data:
         raise InvalidInput("room_id is required.")
