@@ -63,7 +63,8 @@ SURFACE: dict[str, str] = {
     "zipcode": "postcode", "zip": "postcode",
 }
 
-_BUSINESS_NOUNS = r"(salon|clinic|studio|shop|office|practice|spa|centre|place|building|surgery)"
+_BUSINESS_NOUNS = (r"(salon|clinic|studio|shop|office|practice|spa|centre|place|building|surgery"
+                   r"|garage|vets|barbers|gym|restaurant|workshop|parlour)")
 _BOOKING_NOUNS = r"(appointment|session|slot|time|date|day|week)s?"
 
 # Multi-word expressions, applied to the space-joined, lower-cased, shorthand-expanded text.
@@ -122,7 +123,12 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
          r"|\b(fit|squeeze) (me|us) in\b", "AVAILABILITY"),
         (r"\bleft (my|a|an|the) \w+ (at|in|behind)\b", "PROBLEM"),
         # Personal advice ("what's the best ... for me") is for a person, not an FAQ.
-        (r"\b(what|which) is (the )?best\b", "ADVICE"),
+        (r"\b(what|which)( \w+){0,3} is (the )?best\b", "ADVICE"),
+        # Being billed wrongly is a problem to sort out, not a question about prices.
+        (r"\b(charged|billed|paid) (me |us )?(twice|double|two times)\b"
+         r"|\bdouble (charged|billed)\b", "PROBLEM"),
+        # A "house call" is a home visit, not a phone call.
+        (r"\bhouse calls?\b", "home visit"),
         (r"\b(make|get|schedule|arrange|set up)( an?| my| another)? appointment",
          "BOOK appointment"),
         (r"\bbook (me )?in\b", "BOOK"),
@@ -185,10 +191,13 @@ CONCEPT_WORDS: dict[str, tuple[str, ...]] = {
                 "faulty", "declined", "rejected", "refused", "overcharged", "lost", "worse",
                 "complaint", "complain"),
     "REFERRAL": ("referral", "refer", "referred"),
+    # Buying goods ("can I buy the shampoo you use") is a different request from having the
+    # service done, so buying and selling are not stopwords like "offer" and "provide".
+    "PURCHASE": ("buy", "sell", "purchase", "bought", "sold", "selling", "buying"),
     "NOSHOW": ("miss",),
     "STAFF": ("stylist", "hairdresser", "therapist", "physio", "physiotherapist",
               "practitioner", "technician", "tech", "beautician", "dentist", "hygienist",
-              "groomer", "instructor", "teacher", "trainer", "coach", "barber"),
+              "groomer", "instructor", "teacher", "trainer", "coach", "barber", "mechanic"),
     "WEEKEND": ("saturday", "sunday", "weekend"),
     "WEEKDAY": ("monday", "tuesday", "wednesday", "thursday", "friday", "weekday"),
 }
@@ -218,6 +227,21 @@ INTENT_CONCEPTS = frozenset(
     "ADVICE".split()
 )
 
+# What a service is done to, when that is not the customer: kinds of animal and vehicle. A
+# message naming one that none of a business's FAQs mentions ("sports massage for horses",
+# "parking for bikes") is nearly always about something the business does not do, however
+# well the rest matches; an unfamiliar word of another kind ("my westie", "traffic is awful")
+# usually is not. Kinds of person ("for adults", "a male physio") are left out: in businesses
+# that serve people they are a detail of the question far more often than a different one.
+SUBJECT_WORDS = tuple("""
+        horse pony donkey cow sheep goat pig chicken duck rabbit bunny hamster gerbil
+        ferret rat mouse mice bird parrot budgie snake lizard reptile tortoise turtle fish
+        kitten cattle livestock
+        bike bicycle motorbike motorcycle scooter moped van lorry truck caravan campervan
+        motorhome boat pram buggy pushchair
+        """.split())
+SUBJECT_CONCEPTS = ("PET",)
+
 # Context words that rarely change what is being asked ("... on saturday", "... for my mum");
 # they count less when judging how much of a question an FAQ covers.
 QUALIFIER_WORDS = (
@@ -238,11 +262,11 @@ STOPWORDS = frozenset(
     something what which who whom whose when where why how not no yes ok okay sorry quick
     question wondering wonder wondered know tell let possible able go going come coming
     comes again still all bit lot lots x xx xxx one would much many well good best great
-    offer offering provide sell use using used treat help helps anymore instead though
+    offer offering provide use using used treat help helps anymore instead though
     because actually currently usually normally roughly just already ever even such own
     does kind sort thing things way okay yeah yep hmm ah oh please information real actual
     over through via after before during within across around under between per near nearby
-    see seen seeing happen happens happened give giving send sent buy bought say said saying
+    see seen seeing happen happens happened give giving send sent say said saying
     ask asking asked look looking try trying put keep work working mean think hope hoping
     maybe perhaps probably definitely anyway quite pretty only take takes taking accept
     accepted allow allowed leave leaving enough few each every never always somewhere

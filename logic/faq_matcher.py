@@ -7,10 +7,12 @@ much of its best phrasing the message covers (the reverse direction), the heavie
 term it lacks, how many topic words it leaves unexplained, and whether it lacks an intent the
 message expresses (price, cancel, a problem report, ...). A fixed linear score over these ranks
 FAQs; a logistic model over the leader's evidence (score, margin over the runner-up, coverage,
-coverage x reverse coverage, ...) turns it into the probability that the answer is right. Both
-sets of coefficients were fitted offline by bench/faq_calibrate.py on four businesses
-(tests/data/faq_calibration*.json: physio, dog groomer, yoga studio; tests/data/faq_eval.json:
-salon), regularisation chosen by leave-one-business-out log-loss; nothing is trained at run time.
+coverage x reverse coverage, whether the message names a kind of animal or vehicle that no FAQ
+of the business mentions, ...) turns it into the probability that the answer is right. Both
+sets of coefficients were fitted offline by bench/faq_calibrate.py on eight businesses
+(tests/data/faq_calibration*.json: physio, dog groomer, yoga studio, barber, vet, car garage,
+restaurant; tests/data/faq_eval.json: salon), regularisation chosen by leave-one-business-out
+log-loss; nothing is trained at run time.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from logic.faq_lexicon import INTENT_CONCEPTS
 from logic.text_normalise import (
     QUALIFIERS,
+    SUBJECTS,
     TypoFixer,
     char_text,
     content_words,
@@ -38,10 +41,11 @@ from logic.text_normalise import (
 # --- Coefficients printed by bench/faq_calibrate.py (fitted on faq_calibration*.json + faq_eval).
 RANK_FEATURES = ('word', 'char', 'doc', 'keyword', 'coverage', 'missing', 'intent_gap', 'rev',
                  'uncovered')
-RANK_WEIGHTS = np.array([0.0950, 0.2375, 0.1239, 0.1644, 0.1301, -0.1161, -0.0250, -0.1002, 0.0078])
-CONF_FEATURES = ('score', 'margin', 'coverage', 'keyword', 'missing', 'intent_gap', 'cov_x_rev')
-CONF_COEF = np.array([3.0821, 1.3979, 2.2960, 0.4888, -1.4909, -1.0126, 1.5453])
-CONF_INTERCEPT = -1.7429
+RANK_WEIGHTS = np.array([0.0315, 0.1237, 0.0834, 0.0949, 0.3724, 0.1826, 0.0168, -0.0385, 0.0562])
+CONF_FEATURES = ('score', 'margin', 'coverage', 'keyword', 'missing', 'intent_gap', 'cov_x_rev',
+                 'subject_gap')
+CONF_COEF = np.array([3.9958, 2.4612, 2.3133, 1.6920, -1.8448, -0.8548, 1.3025, -3.0308])
+CONF_INTERCEPT = -3.0249
 # --- end of fitted coefficients.
 
 COVERAGE_FLOOR = 0.75  # share of a never-seen word's weight a message must carry in full
@@ -77,6 +81,9 @@ class Evidence:
 
     features: np.ndarray  # shape (n_faqs, len(RANK_FEATURES))
     unknown: float  # share of the message's weight in words no FAQ uses (diagnostics)
+    # 1.0 if the message names a kind of animal or vehicle that no FAQ mentions (see
+    # faq_lexicon.SUBJECT_WORDS), else 0.0; the same for every FAQ, so it only lowers confidence.
+    subject_gap: float = 0.0
 
 
 def _identity(tokens: list[str]) -> list[str]:
@@ -299,7 +306,7 @@ class FaqIndex:
                 intent_gap = np.maximum(intent_gap, absent[intent].max(axis=0))
         features = np.column_stack(
             [word_sim, char_sim, doc_sim, keyword, coverage, missing, intent_gap, rev, uncovered])
-        return Evidence(features, unknown / total)
+        return Evidence(features, unknown / total, float(bool(unknown_terms & SUBJECTS)))
 
     def _unknown_weight(self, term: str) -> float:
         """Weight of a term no FAQ uses: as telling as the rarest term (more if an intent)."""
@@ -374,6 +381,8 @@ def confidence_features(ev: Evidence, score: np.ndarray, order: np.ndarray) -> n
     # Both directions at once: the FAQ explains the message and the message asks for most
     # of the FAQ's phrasing. Either alone is common in near-misses ("gift wrapping").
     named["cov_x_rev"] = named["coverage"] * named["rev"]
+    # An animal or vehicle the business never mentions ("sports massage for horses").
+    named["subject_gap"] = np.full(len(order), ev.subject_gap)
     return np.column_stack([named[n] for n in CONF_FEATURES])
 
 

@@ -19,7 +19,10 @@ from logic.faq_lexicon import (
     QUALIFIER_CONCEPTS,
     QUALIFIER_WORDS,
     SMALL_TALK_WORDS,
+    STAFF_NAMES,
     STOPWORDS,
+    SUBJECT_CONCEPTS,
+    SUBJECT_WORDS,
     SUFFIX_EXPANSIONS,
     SURFACE,
 )
@@ -42,6 +45,8 @@ CONCEPTS: dict[str, str] = {
     stem(word): concept for concept, words in CONCEPT_WORDS.items() for word in words
 }
 QUALIFIERS = frozenset([stem(w) for w in QUALIFIER_WORDS] + list(QUALIFIER_CONCEPTS))
+SUBJECTS = frozenset([CONCEPTS.get(stem(w), stem(w)) for w in SUBJECT_WORDS]
+                     + list(SUBJECT_CONCEPTS))
 
 
 def fold(text: str) -> str:
@@ -152,11 +157,15 @@ class TypoFixer:
 
     @staticmethod
     def _plausible(word: str, hit: str) -> bool:
-        if len(word) != len(hit):
-            return True  # a letter dropped or doubled
+        if len(word) > len(hit):
+            # A stray letter; in a short word it is as likely a different word ("teach").
+            return len(hit) >= TypoFixer.MIN_LEN
+        if len(word) < len(hit):
+            return True  # a letter dropped
         diff = [i for i, (a, b) in enumerate(zip(word, hit, strict=True)) if a != b]
-        if len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == hit[diff[1]]:
-            return True  # two letters swapped
+        if (len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == hit[diff[1]]
+                and word[diff[1]] == hit[diff[0]]):
+            return True  # two letters swapped ("hosue"), not two changed ("house"/"hours")
         # One letter substituted: short real words collide too often (changed/charged).
         return len(word) >= 8
 
@@ -167,6 +176,8 @@ def lexicon_vocabulary() -> set[str]:
     for group in CONCEPT_WORDS.values():
         words.update(group)
     words.update(QUALIFIER_WORDS)
+    # First names are not corrected to: "start" is not a typo of "stuart".
+    words.difference_update(STAFF_NAMES)
     return {w for phrase in words for w in phrase.split() if w not in STOPWORDS}
 
 
