@@ -21,11 +21,12 @@ import logging
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from models.base import TZDateTime
 
@@ -117,6 +118,7 @@ class MessageWriter:
         self._wakeup = threading.Condition()
         self._queue: list[PendingSend] = []
         self._thread: threading.Thread | None = None
+        self._connection: Connection | None = None
         dialect = engine.dialect
         # sqlite3 takes :name; psycopg2 takes %(name)s.
         self._named = dialect.name == "sqlite"
@@ -159,6 +161,9 @@ class MessageWriter:
             with self._wakeup:
                 while not self._queue:
                     self._wakeup.wait()
+            # Let the sends that arrived with this one reach the queue: one commit for all.
+            time.sleep(0)
+            with self._wakeup:
                 batch = self._queue[:MAX_BATCH]
                 del self._queue[:MAX_BATCH]
             try:
@@ -169,7 +174,7 @@ class MessageWriter:
 
     def _write(self, batch: list[PendingSend]) -> None:
         try:
-            outcomes = self.store_batch(batch)
+            outcomes = self._store_with_own_connection(batch)
         except Exception as exc:  # the batch rolled back; each send gets written alone
             log.warning("batch of %d sends rolled back: %s", len(batch), exc)
             for item in batch:
@@ -179,13 +184,30 @@ class MessageWriter:
             item.outcome = outcome
 
     def store_batch(self, batch: list[PendingSend]) -> list[StoredSend | None]:
-        """Store the batch in one transaction; an outcome per item, None where no seq was
-        claimed. Raises (after rolling back) if the transaction fails."""
+        """Store the batch in one transaction on a connection of its own; an outcome per
+        item, None where no seq was claimed. Raises (after rolling back) if it fails."""
+        with self._engine.connect() as conn:
+            return self._store_all(conn, batch)
+
+    def _store_with_own_connection(self, batch: list[PendingSend]) -> list[StoredSend | None]:
+        # The writer thread keeps one connection rather than going through the pool per batch.
+        conn = self._connection
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._connection = self._engine.connect()
+        try:
+            return self._store_all(conn, batch)
+        except Exception:
+            # A broken connection is not reused; the next batch opens a fresh one.
+            self._connection = None
+            conn.close()
+            raise
+
+    def _store_all(self, conn: Connection, batch: list[PendingSend]) -> list[StoredSend | None]:
         # Rooms are locked in id order, so two processes' batches never wait on each other
         # in a cycle; the sort is stable, so sends into one room keep their arrival order.
         order = sorted(range(len(batch)), key=lambda i: batch[i].room_id)
         outcomes: list[StoredSend | None] = [None] * len(batch)
-        with self._engine.connect() as conn, conn.begin():
+        with conn.begin():
             cursor = conn.connection.driver_connection.cursor()
             try:
                 for index in order:

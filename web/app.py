@@ -89,9 +89,27 @@ def _begin_immediate(dbapi_connection, timeout: float = 30.0) -> None:
         delay = min(delay * 2, 0.05)
 
 
+SOCKETIO_PATH = "/socket.io"  # Flask-SocketIO's default, which the clients use
+
+
+class ChatApp(APIFlask):
+    """The Flask app, minus URL matching for Socket.IO events.
+
+    Flask-SocketIO runs every event inside a request context built from the
+    connection's handshake; matching that /socket.io/ path against the whole URL
+    map (and failing, since no route serves it) was a tenth of the send path.
+    """
+
+    def create_url_adapter(self, request):  # noqa: ANN001, ANN201 - Flask's signature
+        if request is not None and request.environ.get("PATH_INFO", "").startswith(
+                SOCKETIO_PATH):
+            return None
+        return super().create_url_adapter(request)
+
+
 def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
     settings = Settings.from_env()
-    app = APIFlask(
+    app = ChatApp(
         __name__.split(".")[0],
         title="Booking Chat API",
         version="1.0.0",

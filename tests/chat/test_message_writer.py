@@ -87,16 +87,16 @@ def test_a_failed_batch_is_written_again_send_by_send(app, client, connect, shop
     watcher = connect(shop.staff)
     join(watcher, room["id"])
     payloads(watcher, "chat:new-message")  # what came before this test's send
-    real = MessageWriter.store_batch
+    real = MessageWriter._store_all
     calls = []
 
-    def fail_first(self, batch):
+    def fail_first(self, conn, batch):
         calls.append(len(batch))
         if len(calls) == 1:
             raise OperationalError("INSERT", {}, Exception("connection lost"))
-        return real(self, batch)
+        return real(self, conn, batch)
 
-    monkeypatch.setattr(MessageWriter, "store_batch", fail_first)
+    monkeypatch.setattr(MessageWriter, "_store_all", fail_first)
     response = post_message(client, customer, room["id"], {"content": "still here",
                                                            "client_msg_id": "x-1"})
     assert response.status_code == 201, response.get_json()
