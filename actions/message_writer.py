@@ -2,11 +2,14 @@
 
 Text messages that arrive together are stored in one transaction: each takes its
 room's next seq and is inserted by a prepared statement on the raw database
-connection, and one commit makes them all durable. One writer thread per process
-(a green thread under eventlet) takes whatever sends are queued, writes them as a
-batch and wakes each sender with its outcome; while it writes, the next batch
-gathers. Under light load a batch is one message; under heavy load the cost of a
-transaction is shared by many.
+connection, and one commit makes them all durable. A writer thread (a green
+thread under eventlet) takes whatever sends are queued, writes them as a batch
+and wakes each sender with its outcome; while it writes, the next batch gathers.
+Under light load a batch is one message; under heavy load the cost of a
+transaction is shared by many. SQLite has one writer per process; PostgreSQL a
+few, since each waits on the network for every statement. Seqs are gap-free
+either way (the room's row is locked until commit); sends of one batch into a
+room keep their arrival order.
 
 A send that the batch could not claim a seq for (room missing, not visible,
 closed, or a repeated client_msg_id) comes back as ``None`` for the caller to
@@ -33,6 +36,7 @@ from models.base import TZDateTime
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
+POSTGRES_WRITERS = 4
 
 # Visibility, the closed check, the client_msg_id repeat check and the seq increment
 # are one statement, so a send makes no separate look-ups.
@@ -117,11 +121,13 @@ class MessageWriter:
         self._pid = os.getpid()
         self._wakeup = threading.Condition()
         self._queue: list[PendingSend] = []
-        self._thread: threading.Thread | None = None
-        self._connection: Connection | None = None
+        self._threads: list[threading.Thread] = []
         dialect = engine.dialect
         # sqlite3 takes :name; psycopg2 takes %(name)s.
         self._named = dialect.name == "sqlite"
+        # SQLite has one writer at a time anyway. PostgreSQL locks per room, and each writer
+        # waits on the network for every statement, so a few writers keep it busy.
+        self._thread_count = 1 if self._named else POSTGRES_WRITERS
         self._claim_customer = self._sql(CLAIM_SQL.format(
             visible=VISIBLE_TO_CUSTOMER + NOT_REPEATED))
         self._claim_staff = self._sql(CLAIM_SQL.format(visible=VISIBLE_TO_STAFF + NOT_REPEATED))
@@ -142,10 +148,11 @@ class MessageWriter:
     def submit(self, item: PendingSend) -> StoredSend | None | BatchFailed:
         """Queue the message for the next batch and wait for its outcome."""
         with self._wakeup:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="message-writer",
-                                                daemon=True)
-                self._thread.start()
+            self._threads = [thread for thread in self._threads if thread.is_alive()]
+            while len(self._threads) < self._thread_count:
+                thread = threading.Thread(target=self._run, name="message-writer", daemon=True)
+                thread.start()
+                self._threads.append(thread)
             self._queue.append(item)
             self._wakeup.notify()
         # No timeout: the writer finishes every item it takes, even when its batch fails.
@@ -157,6 +164,7 @@ class MessageWriter:
         return self.store_batch([item])[0]
 
     def _run(self) -> None:
+        connection: Connection | None = None  # kept across batches, not taken from the pool
         while True:
             with self._wakeup:
                 while not self._queue:
@@ -166,41 +174,36 @@ class MessageWriter:
             with self._wakeup:
                 batch = self._queue[:MAX_BATCH]
                 del self._queue[:MAX_BATCH]
+            if not batch:  # another writer took them
+                continue
             try:
-                self._write(batch)
+                connection = self._write(connection, batch)
             finally:
                 for item in batch:
                     item.finish()
 
-    def _write(self, batch: list[PendingSend]) -> None:
+    def _write(self, connection: Connection | None, batch: list[PendingSend]) -> Connection | None:
+        """Store the batch, setting each item's outcome; returns the connection to keep."""
         try:
-            outcomes = self._store_with_own_connection(batch)
+            if connection is None or connection.closed or connection.invalidated:
+                connection = self._engine.connect()
+            outcomes = self._store_all(connection, batch)
         except Exception as exc:  # the batch rolled back; each send gets written alone
             log.warning("batch of %d sends rolled back: %s", len(batch), exc)
+            if connection is not None:
+                connection.close()  # a broken connection is not reused
             for item in batch:
                 item.outcome = BatchFailed(exc)
-            return
+            return None
         for item, outcome in zip(batch, outcomes, strict=True):
             item.outcome = outcome
+        return connection
 
     def store_batch(self, batch: list[PendingSend]) -> list[StoredSend | None]:
         """Store the batch in one transaction on a connection of its own; an outcome per
         item, None where no seq was claimed. Raises (after rolling back) if it fails."""
         with self._engine.connect() as conn:
             return self._store_all(conn, batch)
-
-    def _store_with_own_connection(self, batch: list[PendingSend]) -> list[StoredSend | None]:
-        # The writer thread keeps one connection rather than going through the pool per batch.
-        conn = self._connection
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self._connection = self._engine.connect()
-        try:
-            return self._store_all(conn, batch)
-        except Exception:
-            # A broken connection is not reused; the next batch opens a fresh one.
-            self._connection = None
-            conn.close()
-            raise
 
     def _store_all(self, conn: Connection, batch: list[PendingSend]) -> list[StoredSend | None]:
         # Rooms are locked in id order, so two processes' batches never wait on each other
