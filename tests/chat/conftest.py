@@ -15,8 +15,8 @@ from sqlalchemy import func, select, update
 
 from tests import factories
 from tests.conftest import free_port
-from tests.e2e.conftest import BIN, Api, Process, start_process, stop_process, wait_for_url
 from tests.factories import Account
+from tests.processes import BIN, Api, Process, start_process, stop_process, wait_for_url
 
 NS = "/realtime"
 CHAT = "/api/chat"

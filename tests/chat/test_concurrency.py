@@ -27,8 +27,8 @@ from tests.chat.conftest import (
     remote_room,
     room_count,
 )
-from tests.e2e.conftest import Api
 from tests.factories import Account
+from tests.processes import Api
 
 SENDERS = 8
 PER_SENDER = 25

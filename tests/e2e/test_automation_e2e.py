@@ -25,21 +25,18 @@ import socketio
 import sqlalchemy as sa
 
 from tests.conftest import _create_pg_database, _drop_pg_database, free_port
-from tests.e2e.conftest import (
+from tests.e2e.conftest import NAMESPACE, EventRecorder, LiveStack, stack_env
+from tests.factories import ALWAYS_OPEN, NEVER_OPEN
+from tests.processes import (
     BIN,
-    NAMESPACE,
     Api,
-    EventRecorder,
-    LiveStack,
     Process,
     describe,
     run_command,
-    stack_env,
     start_process,
     stop_process,
     wait_for_url,
 )
-from tests.factories import ALWAYS_OPEN, NEVER_OPEN
 
 PASSWORD = "correct-horse-battery"
 ROOM_EVENTS = ["chat:new-message", "chat:auto-response", "chat:faq-response"]

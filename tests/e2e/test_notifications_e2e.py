@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import Api, LiveStack
+from tests.e2e.conftest import LiveStack
+from tests.processes import Api
 
 PASSWORD = "correct-horse-battery"
 EVENTS = ["notification:new", "audit:log"]

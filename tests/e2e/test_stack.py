@@ -7,8 +7,9 @@ import time
 import pytest
 import socketio
 
-from tests.e2e.conftest import NAMESPACE, Api, LiveStack
+from tests.e2e.conftest import NAMESPACE, LiveStack
 from tests.factories import ALWAYS_OPEN
+from tests.processes import Api
 
 
 def test_stack_is_ready(live_stack: LiveStack, api: Api):
