@@ -288,3 +288,27 @@ SMALL_TALK_WORDS = frozenset(
     sweet grand ace cool brill
     """.split()
 )
+
+# What kind of answer a question wants (classic question classification), independent of its
+# topic: "how much notice to cancel" and "how do I cancel" share a topic but not a type. Regex
+# rules over the folded, contraction- and shorthand-expanded text (before PHRASES); a message
+# can have several types or none (statements, unknown scripts). An FAQ's types are the union
+# over its question and alternative questions.
+QUESTION_TYPES: dict[str, tuple[str, ...]] = {
+    "PRICE": (r"\bhow much\b(?! (notice|time|longer|earlier|before|in advance)\b)",
+              r"\b(price|prices|priced|pricing|cost|costs|costing|fee|fees|charge|charges"
+              r"|charged|expensive|cheap|cheaper|rates?)\b"),
+    "TIME": (r"\bwhen\b", r"\bwhat (time|times|day|days)\b", r"\bhow (long|soon|early|late)\b",
+             r"\bhow (much|far) (notice|time|in advance)\b", r"\bnotice\b", r"\bin advance\b",
+             r"\b(hours|open|opening|close|closing|shut|deadline)\b"),
+    "LOCATION": (r"\bwhere(abouts)?\b", r"\b(address|postcode|located|location|directions"
+                 r"|parking|park)\b"),
+    "PROCEDURE": (r"\bhow (do|can|could|should|would|will) (i|we|you)\b", r"\bhow to\b",
+                  r"\b(process|procedure)\b"),
+    "YESNO": (r"^(can|could|do|does|is|are|will|would|may|am|should|have|has)\b",
+              r"(?<!how )\b(can|could|may) (i|we)\b", r"(?<!how )\bdo you\b",
+              r"\bis (it|there) possible\b", r"\b(are|is) you able\b", r"\b(is|are) there\b"),
+    "POLICY": (r"\bwhat happens\b", r"\bwhat if\b", r"\b(policy|policies|rules|terms|penalty)\b"),
+    "METHOD": (r"\b(by|over|via|through|on) (the |an? |your )?(phone|email|e mail|text|sms"
+               r"|whatsapp|post|website|site|app|web)\b", r"\bonline\b", r"\bin person\b"),
+}

@@ -4,8 +4,10 @@ Each FAQ is seen through several views: word TF-IDF (stems, synonyms folded into
 unigrams + bigrams) and character n-gram TF-IDF per phrasing (question and alternatives), a
 whole-FAQ word document, its keywords, how much of the message its vocabulary covers, how
 much of its best phrasing the message covers (the reverse direction), the heaviest message
-term it lacks, how many topic words it leaves unexplained, and whether it lacks an intent the
-message expresses (price, cancel, a problem report, ...). A fixed linear score over these ranks
+term it lacks, how many topic words it leaves unexplained, whether it lacks an intent the
+message expresses (price, cancel, a problem report, ...), and whether the kind of answer the
+message asks for (price, time, place, procedure, policy, ...; faq_lexicon.QUESTION_TYPES)
+agrees with the kinds the FAQ's phrasings ask for. A fixed linear score over these ranks
 FAQs; a logistic model over the leader's evidence (score, margin over the runner-up, coverage,
 coverage x reverse coverage, whether the message names a kind of animal or vehicle that no FAQ
 of the business mentions, ...) turns it into the probability that the answer is right. Both
@@ -34,18 +36,20 @@ from logic.text_normalise import (
     content_words,
     is_small_talk_text,
     lexicon_vocabulary,
+    question_type_mask,
     to_terms,
     with_bigrams,
 )
 
 # --- Coefficients printed by bench/faq_calibrate.py (fitted on faq_calibration*.json + faq_eval).
 RANK_FEATURES = ('word', 'char', 'doc', 'keyword', 'coverage', 'missing', 'intent_gap', 'rev',
-                 'uncovered')
-RANK_WEIGHTS = np.array([0.0315, 0.1237, 0.0834, 0.0949, 0.3724, 0.1826, 0.0168, -0.0385, 0.0562])
+                 'uncovered', 'type_agree', 'type_clash')
+RANK_WEIGHTS = np.array([0.0187, 0.1278, 0.0657, 0.1031, 0.3889, 0.1787, 0.0211, -0.0226, 0.0603,
+                         0.0065, -0.0065])
 CONF_FEATURES = ('score', 'margin', 'coverage', 'keyword', 'missing', 'intent_gap', 'cov_x_rev',
                  'subject_gap')
-CONF_COEF = np.array([3.9958, 2.4612, 2.3133, 1.6920, -1.8448, -0.8548, 1.3025, -3.0308])
-CONF_INTERCEPT = -3.0249
+CONF_COEF = np.array([3.9538, 2.7637, 2.3193, 1.6109, -1.7838, -0.9550, 1.3022, -3.0514])
+CONF_INTERCEPT = -3.0901
 # --- end of fitted coefficients.
 
 COVERAGE_FLOOR = 0.75  # share of a never-seen word's weight a message must carry in full
@@ -225,6 +229,11 @@ class FaqIndex:
         self._kw_len = np.array([len(t) for t in kw_terms])
         self._kw_owner = np.array(kw_owner, dtype=np.int64)
         self._unknown_idf = math.log(1 + len(self._faqs)) + 1.0  # idf of a term seen nowhere
+        # Question types (price, time, procedure, ...) each FAQ answers: union over phrasings.
+        self._types = np.array([
+            np.bitwise_or.reduce([question_type_mask(t)
+                                  for t in (faq.question, *faq.alternative_questions)])
+            for faq in self._faqs], dtype=np.int64)
         self._typos = TypoFixer(surface | lexicon_vocabulary())
         self._ready = True
 
@@ -304,8 +313,14 @@ class FaqIndex:
             intent = self._is_intent[w_idx]
             if intent.any():
                 intent_gap = np.maximum(intent_gap, absent[intent].max(axis=0))
+        # Question-type agreement: a message asking "how much notice" wants a time/policy
+        # answer, not the procedure FAQ of the same topic ("How do I cancel?").
+        q_types = question_type_mask(text)
+        type_agree = ((self._types & q_types) != 0).astype(float)
+        type_clash = (1.0 - type_agree) if q_types else np.zeros(len(self._faqs))
         features = np.column_stack(
-            [word_sim, char_sim, doc_sim, keyword, coverage, missing, intent_gap, rev, uncovered])
+            [word_sim, char_sim, doc_sim, keyword, coverage, missing, intent_gap, rev, uncovered,
+             type_agree, type_clash])
         return Evidence(features, unknown / total, float(bool(unknown_terms & SUBJECTS)))
 
     def _unknown_weight(self, term: str) -> float:

@@ -18,6 +18,7 @@ from logic.faq_lexicon import (
     PHRASES,
     QUALIFIER_CONCEPTS,
     QUALIFIER_WORDS,
+    QUESTION_TYPES,
     SMALL_TALK_WORDS,
     STAFF_NAMES,
     STOPWORDS,
@@ -73,13 +74,34 @@ def _expand_word(word: str) -> str:
     return SURFACE.get(word, word)
 
 
+def _expanded(text: str) -> str:
+    """Folded words with contractions and shorthand expanded, space-joined."""
+    return " ".join(_expand_word(w) for w in _WORD_RE.findall(fold(text)))
+
+
 def normalise(text: str) -> str:
     """Folded text with contractions, shorthand and multi-word phrases rewritten."""
-    words = _WORD_RE.findall(fold(text))
-    joined = " ".join(_expand_word(w) for w in words)
+    joined = _expanded(text)
     for pattern, repl in PHRASES:
         joined = pattern.sub(repl, joined)
     return joined
+
+
+TYPE_NAMES: tuple[str, ...] = tuple(QUESTION_TYPES)
+_TYPE_RES = [re.compile("|".join(f"(?:{p})" for p in pats)) for pats in QUESTION_TYPES.values()]
+
+
+def question_types(text: str) -> frozenset[str]:
+    """The kinds of answer a message asks for (faq_lexicon.QUESTION_TYPES); empty if none."""
+    joined = _expanded(text)
+    return frozenset(name for name, rx in zip(TYPE_NAMES, _TYPE_RES, strict=True)
+                     if rx.search(joined))
+
+
+def question_type_mask(text: str) -> int:
+    """question_types as a bit mask (bit i: TYPE_NAMES[i]), for vectorised comparisons."""
+    joined = _expanded(text)
+    return sum(1 << i for i, rx in enumerate(_TYPE_RES) if rx.search(joined))
 
 
 def content_words(text: str) -> list[str]:
