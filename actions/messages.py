@@ -30,6 +30,8 @@ def clean_content(content: object) -> str:
         raise InvalidInput("content must not be empty.", code="empty_content")
     if len(text) > limit:
         raise InvalidInput(f"content is longer than {limit} characters.", code="content_too_long")
+    if "\x00" in text:
+        raise InvalidInput("content must not contain NUL (\\u0000) characters.")
     return text
 
 
@@ -77,6 +79,8 @@ def send(
     emits nothing, so a client may retry a send whose ack it never saw.
     """
     text = clean_content(content)
+    if client_msg_id is not None and "\x00" in client_msg_id:
+        raise InvalidInput("client_msg_id must not contain NUL (\\u0000) characters.")
     try:
         rate_limits.hit(current_app.config["SETTINGS"].rate_limit_messages, "send", actor.id)
     except RateLimited:

@@ -387,3 +387,14 @@ def test_match_of_a_business_without_faqs(client, biz):
         assert client.delete(f"{FAQS}/{faq['id']}", headers=owner.headers).status_code == 204
     body = match(client, owner, STUDENT_TEXT)
     assert body == {**body, "match": None, "candidates": []}
+
+
+def test_a_nul_character_anywhere_in_a_body_is_refused(app, client, biz):
+    _, owner = biz
+    before = state(app, owner.business_id)
+    for body in ({**STUDENT, "answer": "Yes\x00"},
+                 {**STUDENT, "keywords": ["student", "disc\x00ount"]},
+                 {**STUDENT, "category\x00": "Offers"}):
+        response = client.post(FAQS, json=body, headers=owner.headers)
+        assert_error(response, 400, "invalid_input")
+    assert state(app, owner.business_id) == before

@@ -55,6 +55,9 @@ BAD_SENDS = [
     ({"content": "hi", "client_msg_id": "x" * 65}, "invalid_input"),
     ({"content": "hi", "client_msg_id": 12}, "invalid_input"),
     ({"content": "hi", "attachment_ids": "1"}, "invalid_input"),
+    # PostgreSQL cannot store NUL in text: refused up front on both databases.
+    ({"content": "a\x00b"}, "invalid_input"),
+    ({"content": "hi", "client_msg_id": "id\x00"}, "invalid_input"),
 ]
 
 
