@@ -110,7 +110,7 @@ def test_unknown_and_foreign_rooms_are_404(app, client, connect, customer, other
     foreign = open_room(client, factories.register(client), other_shop.id)
     before_foreign = get_room(client, other_shop.owner, foreign["id"])["last_seq"]
     sock = connect(customer)
-    for room_id in (987_654, foreign["id"]):
+    for room_id in (987_654, 2**40, foreign["id"]):  # 2**40: past a 32-bit id column
         response = post_message(client, customer, room_id, {"content": "hi"})
         assert response.status_code == 404
         assert error_code(response) == "not_found"
