@@ -64,6 +64,13 @@ CROSS_FIT = False
 # feature only. Leave-one-business-out on the eight: ranking only, log-loss 0.2886 vs 0.2904
 # (paired difference -0.0019, SE 0.0013), precision 0.942 vs 0.939, recall 0.739 vs 0.743;
 # also as confidence features, log-loss 0.2898 (precision 0.945, recall 0.739): not used there.
+# Tried and rejected by the same criterion (log-loss 0.2886 to beat, paired SE ~0.002): leaving
+# YESNO (in 183 of 231 FAQs) out of agree/clash, 0.2908 (precision 0.942, recall 0.738); a
+# per-class "asks X, this FAQ never does, another FAQ does" clash alone, 0.2903, beside agree,
+# 0.2908, beside agree/clash, 0.2909; treating METHOD~PROCEDURE and TIME~POLICY as agreeing,
+# 0.2901; RANK_C 1 or 100 worse for every variant; the leader's informative agree/clash/unasked
+# flags as confidence features, 0.2886-0.2920 with precision 0.937-0.945. Right FAQs often lack
+# the asked class ("how much is a private session" -> "Do you offer private sessions?").
 RANK_C_GRID = (0.1, 1.0, 10.0)
 CONF_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 Queries = list[tuple[str, int | None]]
