@@ -43,7 +43,7 @@ POSTGRES_WRITERS = 4
 CLAIM_SQL = """
 UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = :now
 WHERE id = :room_id AND status != 'closed' AND {visible}
-RETURNING last_seq, type, status
+RETURNING last_seq, type, status, id
 """
 VISIBLE_TO_CUSTOMER = "type = 'customer' AND customer_id = :actor_id"
 VISIBLE_TO_STAFF = (
@@ -61,6 +61,19 @@ INSERT_SQL = (
     " :sender_type, 'text', :content, :client_msg_id, :automation_state, 0, :now)"
     " RETURNING id"
 )
+# PostgreSQL: the claim and the insert in one statement, so one network round trip per send.
+CLAIM_AND_INSERT_SQL = """
+WITH claimed AS ({claim}), inserted AS (
+  INSERT INTO messages (room_id, seq, sender_id, sender_type, kind, content, client_msg_id,
+                        automation_state, automation_attempts, created_at)
+  SELECT claimed.id, claimed.last_seq, :actor_id, :sender_type, 'text', :content, :client_msg_id,
+         CASE WHEN claimed.type = 'customer' AND :sender_type = 'customer'
+              THEN 'pending' ELSE 'none' END, 0, :now
+  FROM claimed
+  RETURNING id
+)
+SELECT claimed.last_seq, claimed.type, claimed.status, inserted.id FROM claimed, inserted
+"""
 # A staff reply answers a customer who was waiting: the room is open again.
 REOPEN_SQL = (
     "UPDATE rooms SET status = 'open', waiting_since = NULL, escalation_reminded_at = NULL"
@@ -128,9 +141,14 @@ class MessageWriter:
         # SQLite has one writer at a time anyway. PostgreSQL locks per room, and each writer
         # waits on the network for every statement, so a few writers keep it busy.
         self._thread_count = 1 if self._named else POSTGRES_WRITERS
-        self._claim_customer = self._sql(CLAIM_SQL.format(
-            visible=VISIBLE_TO_CUSTOMER + NOT_REPEATED))
-        self._claim_staff = self._sql(CLAIM_SQL.format(visible=VISIBLE_TO_STAFF + NOT_REPEATED))
+        claim_customer = CLAIM_SQL.format(visible=VISIBLE_TO_CUSTOMER + NOT_REPEATED)
+        claim_staff = CLAIM_SQL.format(visible=VISIBLE_TO_STAFF + NOT_REPEATED)
+        if self._named:  # SQLite has no UPDATE inside WITH: claim, then insert
+            self._claim_customer, self._claim_staff = claim_customer, claim_staff
+        else:
+            self._claim_customer, self._claim_staff = (
+                self._sql(CLAIM_AND_INSERT_SQL.format(claim=claim.strip()))
+                for claim in (claim_customer, claim_staff))
         self._insert = self._sql(INSERT_SQL)
         self._reopen = self._sql(REOPEN_SQL)
         self._bind_time = TZDateTime.dialect_impl(dialect).bind_processor(dialect)
@@ -222,21 +240,22 @@ class MessageWriter:
     def _store(self, cursor: object, item: PendingSend) -> StoredSend | None:
         now = item.created_at if self._bind_time is None else self._bind_time(item.created_at)
         params = {"now": now, "room_id": item.room_id, "actor_id": item.actor_id,
-                  "client_msg_id": item.client_msg_id}
+                  "client_msg_id": item.client_msg_id, "sender_type": item.sender_type,
+                  "content": item.content}
         if item.is_staff:
             params["business_id"] = item.business_id
-            cursor.execute(self._claim_staff, params)
-        else:
-            cursor.execute(self._claim_customer, params)
+        cursor.execute(self._claim_staff if item.is_staff else self._claim_customer, params)
         claimed = cursor.fetchone()
         if claimed is None:
             return None
-        seq, room_type, status = claimed
-        params.update(seq=seq, sender_type=item.sender_type, content=item.content,
-                      automation_state="pending" if room_type == "customer"
-                      and not item.is_staff else "none")
-        cursor.execute(self._insert, params)
-        message_id = cursor.fetchone()[0]
+        if self._named:
+            seq, room_type, status, _room_id = claimed
+            params.update(seq=seq, automation_state="pending" if room_type == "customer"
+                          and not item.is_staff else "none")
+            cursor.execute(self._insert, params)
+            message_id = cursor.fetchone()[0]
+        else:
+            seq, room_type, status, message_id = claimed
         reopened = False
         if item.is_staff and room_type == "customer" and status == "waiting_for_staff":
             cursor.execute(self._reopen, {"room_id": item.room_id})

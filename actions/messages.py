@@ -55,7 +55,8 @@ def _next_seq(room: Room) -> int:
     return seq
 
 
-_CLAIM_COLUMNS = (column("last_seq", Integer), column("type", String), column("status", String))
+_CLAIM_COLUMNS = (column("last_seq", Integer), column("type", String), column("status", String),
+                  column("id", Integer))
 _CLAIM_AS_CUSTOMER = text(message_writer.CLAIM_SQL.format(
     visible=message_writer.VISIBLE_TO_CUSTOMER
 )).bindparams(bindparam("now", type_=TZDateTime)).columns(*_CLAIM_COLUMNS)
