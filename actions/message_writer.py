@@ -1,15 +1,14 @@
 """Group commit for the send hot path.
 
 Text messages that arrive together are stored in one transaction: each takes its
-room's next seq and is inserted by a prepared statement on the raw database
-connection, and one commit makes them all durable. A writer thread (a green
+room's next seq and is inserted by prepared statements on the raw database
+connection (one round trip on PostgreSQL, two statements on SQLite), and one
+commit makes them all durable. A writer thread (a green
 thread under eventlet) takes whatever sends are queued, writes them as a batch
 and wakes each sender with its outcome; while it writes, the next batch gathers.
 Under light load a batch is one message; under heavy load the cost of a
-transaction is shared by many. SQLite has one writer per process; PostgreSQL a
-few, since each waits on the network for every statement. Seqs are gap-free
-either way (the room's row is locked until commit); sends of one batch into a
-room keep their arrival order.
+transaction is shared by many. Sends into a room keep their arrival order, and
+seqs are gap-free across processes (the room's row is locked until commit).
 
 A send that the batch could not claim a seq for (room missing, not visible,
 closed, or a repeated client_msg_id) comes back as ``None`` for the caller to
@@ -36,7 +35,6 @@ from models.base import TZDateTime
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-POSTGRES_WRITERS = 4
 
 # Visibility, the closed check, the client_msg_id repeat check and the seq increment
 # are one statement, so a send makes no separate look-ups.
@@ -134,13 +132,10 @@ class MessageWriter:
         self._pid = os.getpid()
         self._wakeup = threading.Condition()
         self._queue: list[PendingSend] = []
-        self._threads: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
         dialect = engine.dialect
         # sqlite3 takes :name; psycopg2 takes %(name)s.
         self._named = dialect.name == "sqlite"
-        # SQLite has one writer at a time anyway. PostgreSQL locks per room, and each writer
-        # waits on the network for every statement, so a few writers keep it busy.
-        self._thread_count = 1 if self._named else POSTGRES_WRITERS
         claim_customer = CLAIM_SQL.format(visible=VISIBLE_TO_CUSTOMER + NOT_REPEATED)
         claim_staff = CLAIM_SQL.format(visible=VISIBLE_TO_STAFF + NOT_REPEATED)
         if self._named:  # SQLite has no UPDATE inside WITH: claim, then insert
@@ -166,11 +161,10 @@ class MessageWriter:
     def submit(self, item: PendingSend) -> StoredSend | None | BatchFailed:
         """Queue the message for the next batch and wait for its outcome."""
         with self._wakeup:
-            self._threads = [thread for thread in self._threads if thread.is_alive()]
-            while len(self._threads) < self._thread_count:
-                thread = threading.Thread(target=self._run, name="message-writer", daemon=True)
-                thread.start()
-                self._threads.append(thread)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="message-writer",
+                                                daemon=True)
+                self._thread.start()
             self._queue.append(item)
             self._wakeup.notify()
         # No timeout: the writer finishes every item it takes, even when its batch fails.
@@ -192,8 +186,6 @@ class MessageWriter:
             with self._wakeup:
                 batch = self._queue[:MAX_BATCH]
                 del self._queue[:MAX_BATCH]
-            if not batch:  # another writer took them
-                continue
             try:
                 connection = self._write(connection, batch)
             finally:
