@@ -35,6 +35,7 @@ ALLOWED_TYPES: dict[str, tuple[str, ...]] = {
     "image/jpeg": ("jpg", "jpeg", "jpe"),
     "image/gif": ("gif",),
     "image/webp": ("webp",),
+    "image/heic": ("heic", "heif"),  # what an iPhone camera takes
     "application/pdf": ("pdf",),
     TEXT_PLAIN: ("txt", "text", "log", "csv", "md"),
     "audio/mpeg": ("mp3", "mpga"),

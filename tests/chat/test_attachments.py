@@ -29,6 +29,8 @@ def png_bytes(padding: int = 0) -> bytes:
             + chunk(b"IEND", b""))
 
 
+# The head of an iPhone photo: an ISO box "ftyp" with brand heic.
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
 PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 TEXT = "Booking for Tuesday 10:00 — see you at the salon. ✂️\n".encode()
@@ -76,7 +78,8 @@ def uploaded(client, account, data: bytes, filename: str = "file.bin") -> dict:
     (png_bytes(), "pic.png", "application/x-msdownload", "image/png"),
     (PDF, "invoice.pdf", "text/html", "application/pdf"),
     (TEXT, "notes.txt", "image/png", "text/plain"),
-])
+    (HEIC, "IMG_0001.heic", "application/octet-stream", "image/heic"),
+], ids=["png", "pdf", "text", "heic"])
 def test_upload_stores_the_sniffed_type_not_the_claimed_one(client, data, filename, claimed,
                                                             expected):
     customer = factories.register(client)
