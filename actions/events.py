@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from actions.tx import after_commit
+from actions.tx import after_commit, run_committed
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/realtime"
@@ -51,13 +51,7 @@ def emit_now(event: str, payload: dict, to: str, skip_sid: str | None = None) ->
 
 def publish(event: str, payload: dict, to: str, committed: bool = False) -> None:
     """Emit once the current transaction has committed (at once if it already has)."""
-    if not committed:
-        after_commit(lambda: emit_now(event, payload, to))
-        return
-    try:
-        emit_now(event, payload, to)
-    except Exception:  # the change is durable; a failed emit must not turn into an error
-        log.exception("emit of %s failed", event)
+    (run_committed if committed else after_commit)(lambda: emit_now(event, payload, to))
 
 
 def new_message(message: dict, committed: bool = False) -> None:
@@ -88,7 +82,9 @@ def new_staff_room(member_ids: list[int], room: dict) -> None:
         publish("chat:new-conversation", {"room": room}, user_channel(user_id))
 
 
-def room_updated(business_id: int, room: dict, committed: bool = False) -> None:
+def room_updated(business_id: int, room_id: int, status: str, waiting_since: str | None,
+                 committed: bool = False) -> None:
+    room = {"id": room_id, "status": status, "waiting_since": waiting_since}
     publish("chat:room-updated", {"room": room}, business_channel(business_id), committed)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from actions.tx import after_commit
+from actions.tx import after_commit, run_committed
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +20,4 @@ def enqueue(task_name: str, *args: int, committed: bool = False) -> None:
 
         current_app.extensions["celery"].tasks[task_name].apply_async(args=args)
 
-    if committed:
-        try:
-            send()
-        except Exception:
-            log.exception("enqueue of %s failed; the sweep will retry", task_name)
-    else:
-        after_commit(send)
+    (run_committed if committed else after_commit)(send)

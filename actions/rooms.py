@@ -253,7 +253,4 @@ def set_status(room: Room, status: str) -> None:
     if status != "waiting_for_staff":
         room.escalation_reminded_at = None
     db.session.flush()
-    events.room_updated(
-        room.business_id,
-        {"id": room.id, "status": status, "waiting_since": iso(room.waiting_since)},
-    )
+    events.room_updated(room.business_id, room.id, status, iso(room.waiting_since))

@@ -40,9 +40,14 @@ def discard() -> None:
 
 
 def run_pending() -> None:
-    callbacks = db.session.info.pop(_KEY, None) or []
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:  # an emit or enqueue failing must not undo a committed change
-            log.exception("after-commit callback failed")
+    for callback in db.session.info.pop(_KEY, None) or []:
+        run_committed(callback)
+
+
+def run_committed(callback: Callable[[], None]) -> None:
+    """Run work that follows a commit; its failure is logged, never raised, since the
+    change it follows is already durable."""
+    try:
+        callback()
+    except Exception:  # an emit or enqueue failing must not undo a committed change
+        log.exception("after-commit callback failed")

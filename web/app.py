@@ -11,12 +11,12 @@ from flask import request
 from sqlalchemy import event
 
 from actions import events, presence, rate_limits
-from actions.errors import InvalidInput, TooLarge
+from actions.errors import TooLarge
 from web.config import Settings
 from web.errors import register_error_handlers
 from web.extensions import db, jwt, migrate, socketio
 from web.logs import configure_logging
-from web.schemas import ErrorOut
+from web.schemas import ErrorOut, refuse_nul
 
 
 def _engine_options(database_url: str) -> dict:
@@ -229,16 +229,6 @@ def _register_blueprints(app: APIFlask) -> None:
         app.register_blueprint(module.bp)
 
 
-def _holds_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
-
-
 def _limit_json_bodies(app: APIFlask, settings: Settings) -> None:
     limit = settings.max_json_kb * 1024
 
@@ -247,6 +237,5 @@ def _limit_json_bodies(app: APIFlask, settings: Settings) -> None:
         # Uploads may use the full MAX_CONTENT_LENGTH; everything else is small JSON.
         if request.mimetype != "multipart/form-data" and (request.content_length or 0) > limit:
             raise TooLarge(f"The request body is larger than {settings.max_json_kb} KB.")
-        # PostgreSQL cannot store a NUL character in text; refuse it up front on every route.
-        if request.is_json and _holds_nul(request.get_json(silent=True)):
-            raise InvalidInput("Text must not contain NUL (\\u0000) characters.")
+        if request.is_json:
+            refuse_nul(request.get_json(silent=True))

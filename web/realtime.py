@@ -15,6 +15,7 @@ from actions.errors import DomainError, InvalidInput, Unauthorized
 from actions.events import NAMESPACE
 from web import presence_hooks
 from web.extensions import socketio
+from web.schemas import refuse_nul
 from web.tokens import access_claims
 
 log = logging.getLogger("realtime")
@@ -76,6 +77,7 @@ def socket_event(
                     raise Unauthorized()
                 if not isinstance(payload, dict):
                     raise InvalidInput("The payload must be an object.")
+                refuse_nul(payload)
                 data = quick(payload) if quick is not None else None
                 if data is None:
                     data = schema.load(payload) if schema is not None else payload

@@ -6,7 +6,26 @@ from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
 from apiflask.validators import Email, Length, Range
 from marshmallow import EXCLUDE, RAISE
 
+from actions.errors import InvalidInput
+
 Name = lambda: String(required=True, validate=Length(1, 120))  # noqa: E731
+
+
+def refuse_nul(payload: object) -> None:
+    """PostgreSQL cannot store a NUL character in text: refuse a payload holding one, in any
+    string or key, before it reaches the domain. Both transports call this."""
+    if _holds_nul(payload):
+        raise InvalidInput("Text must not contain NUL (\\u0000) characters.")
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 class StrictBool(Boolean):
