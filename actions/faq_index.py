@@ -24,7 +24,7 @@ def index_for(business: Business) -> tuple[FaqIndex, dict[int, str]]:
     docs = [
         FaqDoc(id=f.id, question=f.question,
                alternative_questions=tuple(f.alternative_questions or ()),
-               keywords=tuple(f.keywords or ()))
+               keywords=tuple(f.keywords or ()), answer=f.answer or "")
         for f in faqs
     ]
     # Building is CPU work (tens of ms to seconds); keep it off the web process's hub.

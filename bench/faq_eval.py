@@ -39,6 +39,7 @@ def load_set(path: str | Path) -> LabelledSet:
             question=f["question"],
             alternative_questions=tuple(f.get("alternative_questions") or ()),
             keywords=tuple(f.get("keywords") or ()),
+            answer=f.get("answer") or "",
         )
         for f in data["faqs"]
     ]

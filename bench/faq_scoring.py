@@ -70,6 +70,10 @@ MESSAGES = (
 )
 
 
+ANSWER = ("Yes - {s} is £{price} and takes about {minutes} minutes. You can book {s} online "
+          "at any time, or call us on 01632 960000 and we will find a slot that suits you.")
+
+
 def synthetic_faqs(n: int, rng: random.Random) -> list[FaqDoc]:
     """n distinct FAQs; alternatives and keywords are sometimes left out, as owners do."""
     combos = [(t, s) for t in range(len(TEMPLATES)) for s in range(len(SERVICES))]
@@ -86,6 +90,8 @@ def synthetic_faqs(n: int, rng: random.Random) -> list[FaqDoc]:
             question=question.format(**fill),
             alternative_questions=tuple(a.format(**fill) for a in alts if rng.random() < 0.8),
             keywords=tuple(k.format(**fill) for k in keywords if rng.random() < 0.7),
+            answer=ANSWER.format(s=SERVICES[s], price=rng.randrange(10, 120),
+                                 minutes=rng.choice((15, 30, 45, 60, 90))),
         ))
     return faqs
 

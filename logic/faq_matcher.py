@@ -5,12 +5,16 @@ unigrams + bigrams) and character n-gram TF-IDF per phrasing (question and alter
 whole-FAQ word document, its keywords, how much of the message its vocabulary covers, how
 much of its best phrasing the message covers (the reverse direction), the heaviest message
 term it lacks, how many topic words it leaves unexplained, whether it lacks an intent the
-message expresses (price, cancel, a problem report, ...), and whether the kind of answer the
+message expresses (price, cancel, a problem report, ...), whether the kind of answer the
 message asks for (price, time, place, procedure, policy, ...; faq_lexicon.QUESTION_TYPES)
-agrees with the kinds the FAQ's phrasings ask for. A fixed linear score over these ranks
+agrees with the kinds the FAQ's phrasings ask for, and how much of the message is in words that
+only the FAQ's answer uses ("is physio covered by my insurance" -> "Do you accept health
+insurance?", answered "most policies cover ..."). The answer only supports a match: an FAQ
+is a candidate through its questions and keywords. A fixed linear score over these ranks
 FAQs; a logistic model over the leader's evidence (score, margin over the runner-up, coverage,
 coverage x reverse coverage, whether the message names a kind of animal or vehicle that no FAQ
-of the business mentions, ...) turns it into the probability that the answer is right. Both
+of the business mentions, answer coverage, ...) turns it into the probability that the answer
+is right. Both
 sets of coefficients were fitted offline by bench/faq_calibrate.py on eight businesses
 (tests/data/faq_calibration*.json: physio, dog groomer, yoga studio, barber, vet, car garage,
 restaurant; tests/data/faq_eval.json: salon), regularisation chosen by leave-one-business-out
@@ -43,13 +47,13 @@ from logic.text_normalise import (
 
 # --- Coefficients printed by bench/faq_calibrate.py (fitted on faq_calibration*.json + faq_eval).
 RANK_FEATURES = ('word', 'char', 'doc', 'keyword', 'coverage', 'missing', 'intent_gap', 'rev',
-                 'uncovered', 'type_agree', 'type_clash')
-RANK_WEIGHTS = np.array([0.0187, 0.1278, 0.0657, 0.1031, 0.3889, 0.1787, 0.0211, -0.0226, 0.0603,
-                         0.0065, -0.0065])
+                 'uncovered', 'type_agree', 'type_clash', 'ans_cover')
+RANK_WEIGHTS = np.array([-0.0213, 0.1259, 0.0732, 0.0897, 0.3463, 0.1141, 0.0269, 0.0021, 0.0454,
+                         0.0107, -0.0107, 0.1338])
 CONF_FEATURES = ('score', 'margin', 'coverage', 'keyword', 'missing', 'intent_gap', 'cov_x_rev',
-                 'subject_gap')
-CONF_COEF = np.array([3.9538, 2.7637, 2.3193, 1.6109, -1.7838, -0.9550, 1.3022, -3.0514])
-CONF_INTERCEPT = -3.0901
+                 'subject_gap', 'ans_cover')
+CONF_COEF = np.array([3.9536, 3.9772, 2.2077, 1.5775, -1.6192, -1.0880, 1.3164, -3.0647, 2.3068])
+CONF_INTERCEPT = -3.0093
 # --- end of fitted coefficients.
 
 COVERAGE_FLOOR = 0.75  # share of a never-seen word's weight a message must carry in full
@@ -62,12 +66,13 @@ DEFAULT_THRESHOLD = 0.70
 
 @dataclass(frozen=True)
 class FaqDoc:
-    """One FAQ as the matcher sees it (the answer is not needed to match)."""
+    """One FAQ as the matcher sees it (its answer is supporting evidence, see ans_cover)."""
 
     id: int
     question: str
     alternative_questions: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    answer: str = ""
 
 
 @dataclass(frozen=True)
@@ -234,6 +239,12 @@ class FaqIndex:
             np.bitwise_or.reduce([question_type_mask(t)
                                   for t in (faq.question, *faq.alternative_questions)])
             for faq in self._faqs], dtype=np.int64)
+        # Terms of each FAQ's answer (any term, known to the questions or not) -> FAQ rows.
+        ans_rows: dict[str, list[int]] = {}
+        for i, faq in enumerate(self._faqs):
+            for term in set(to_terms(content_words(faq.answer))):
+                ans_rows.setdefault(term, []).append(i)
+        self._ans_rows = {t: np.array(r, dtype=np.int64) for t, r in ans_rows.items()}
         self._typos = TypoFixer(surface | lexicon_vocabulary())
         self._ready = True
 
@@ -290,29 +301,38 @@ class FaqIndex:
         doc_sim = self._doc_word.dot(q_idx, q_val)
         coverage = self._has_term.dot(w_idx, w_val)
         keyword = self._keyword_evidence(w_idx, w_val)
-        # Heaviest query term each FAQ does not use: one unexplained key word ("mattress")
-        # is a better sign of a different question than a lower average coverage.
-        unknown_terms = {t for t in terms if t not in self._word.vocab}
-        missing = np.full(len(self._faqs), max(
-            (self._unknown_weight(t) * (QUALIFIER_WEIGHT if t in QUALIFIERS else 1.0) / total
-             for t in unknown_terms), default=0.0))
-        # An intent the message expresses (price, cancel, a problem report, ...) that the FAQ
-        # never mentions means it answers a different question, however similar otherwise.
-        intent_gap = np.full(len(self._faqs), float(bool(unknown_terms & INTENT_CONCEPTS)))
-        # How many topic words (not context like "tomorrow") each FAQ leaves unexplained.
-        uncovered = np.full(len(self._faqs), float(len(unknown_terms - QUALIFIERS)))
-        rev = np.zeros(len(self._faqs))
+        # Per distinct message term (rows) and FAQ (columns): 1 where the FAQ's questions and
+        # keywords lack the term. Known terms first (in w_idx order), then unknown ones.
+        unknown_terms = sorted({t for t in terms if t not in self._word.vocab})
+        n = len(self._faqs)
+        absent = np.ones((len(w_idx) + len(unknown_terms), n))
+        rev = np.zeros(n)
         if w_idx.size:
             rev = np.maximum.reduceat(
                 self._var_rev.dot(w_idx, np.ones(w_idx.size)), self._var_starts)
             which, rows, _ = self._has_term.gather(w_idx)
-            absent = np.ones((len(w_idx), len(self._faqs)))
             absent[which, rows] = 0.0
-            missing = np.maximum(missing, (absent * w_val[:, None]).max(axis=0))
-            uncovered += absent[~self._is_qualifier[w_idx]].sum(axis=0)
-            intent = self._is_intent[w_idx]
-            if intent.any():
-                intent_gap = np.maximum(intent_gap, absent[intent].max(axis=0))
+        row_terms = [self._terms[j] for j in w_idx.tolist()] + unknown_terms
+        row_weight = np.r_[w_val, [self._unknown_weight(t) * (
+            QUALIFIER_WEIGHT if t in QUALIFIERS else 1.0) / total for t in unknown_terms]]
+        # Weight share of the message in terms only the FAQ's answer uses ("is physio covered
+        # by my insurance" -> "Do you accept health insurance?", whose answer lists insurers
+        # that "cover" treatment).
+        ans_cover = np.zeros(n)
+        for r, term in enumerate(row_terms):
+            owners = self._ans_rows.get(term)
+            if owners is not None:
+                ans_cover[owners] += absent[r, owners] * row_weight[r]
+        # Heaviest query term each FAQ does not use: one unexplained key word ("mattress")
+        # is a better sign of a different question than a lower average coverage.
+        missing = (absent * row_weight[:, None]).max(axis=0, initial=0.0)
+        # How many topic words (not context like "tomorrow") each FAQ leaves unexplained.
+        topic = np.array([t not in QUALIFIERS for t in row_terms], dtype=bool)
+        uncovered = absent[topic].sum(axis=0) if topic.any() else np.zeros(n)
+        # An intent the message expresses (price, cancel, a problem report, ...) that the FAQ
+        # never mentions means it answers a different question, however similar otherwise.
+        intent = np.array([t in INTENT_CONCEPTS for t in row_terms], dtype=bool)
+        intent_gap = absent[intent].max(axis=0) if intent.any() else np.zeros(n)
         # Question-type agreement: a message asking "how much notice" wants a time/policy
         # answer, not the procedure FAQ of the same topic ("How do I cancel?").
         q_types = question_type_mask(text)
@@ -320,8 +340,9 @@ class FaqIndex:
         type_clash = (1.0 - type_agree) if q_types else np.zeros(len(self._faqs))
         features = np.column_stack(
             [word_sim, char_sim, doc_sim, keyword, coverage, missing, intent_gap, rev, uncovered,
-             type_agree, type_clash])
-        return Evidence(features, unknown / total, float(bool(unknown_terms & SUBJECTS)))
+             type_agree, type_clash, ans_cover])
+        subject_gap = float(bool(SUBJECTS.intersection(unknown_terms)))
+        return Evidence(features, unknown / total, subject_gap)
 
     def _unknown_weight(self, term: str) -> float:
         """Weight of a term no FAQ uses: as telling as the rarest term (more if an intent)."""

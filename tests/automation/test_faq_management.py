@@ -372,6 +372,27 @@ def test_match_follows_faq_changes(client, biz):
     assert faq["id"] not in [c["faq_id"] for c in body["candidates"]]
 
 
+def test_match_reads_the_answer_too(client, biz):
+    # A word only the answer uses is evidence for the FAQ, and editing the answer alone
+    # rebuilds the index.
+    _business, owner = biz
+    insurance = {"question": "Do you accept health insurance?",
+                 "answer": "Yes - we are registered with most insurers.",
+                 "keywords": ["insurance", "insurer"],
+                 "alternative_questions": ["Can I claim through my insurer?"]}
+    faq = create(client, owner, **insurance)
+    text = "is my treatment covered by vitality"
+    before = match(client, owner, text)["candidates"][0]
+    assert before["faq_id"] == faq["id"]
+    response = client.put(f"{FAQS}/{faq['id']}", headers=owner.headers, json={
+        "answer": "Yes - we are registered with Bupa, AXA and Vitality, and most policies "
+                  "cover treatment here."})
+    assert response.status_code == 200, response.get_json()
+    after = match(client, owner, text)["candidates"][0]
+    assert after["faq_id"] == faq["id"]
+    assert after["confidence"] > before["confidence"] + 0.1, (before, after)
+
+
 @pytest.mark.parametrize("body", [
     {"text": ""}, {"text": "   "}, {"text": "x" * 4001}, {}, {"text": 12},
     {"text": "hi", "extra": 1},

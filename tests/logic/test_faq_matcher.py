@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from logic.faq_defaults import DEFAULT_FAQS
-from logic.faq_matcher import Candidate, FaqDoc, FaqIndex, is_small_talk
+from logic.faq_matcher import DEFAULT_THRESHOLD, Candidate, FaqDoc, FaqIndex, is_small_talk
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -24,13 +25,13 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 def load(name: str) -> tuple[list[FaqDoc], list[tuple[str, int | None]]]:
     data = json.loads((DATA / name).read_text(encoding="utf-8"))
     faqs = [FaqDoc(f["id"], f["question"], tuple(f["alternative_questions"]),
-                   tuple(f["keywords"])) for f in data["faqs"]]
+                   tuple(f["keywords"]), f["answer"]) for f in data["faqs"]]
     return faqs, [(q["text"], q["faq_id"]) for q in data["queries"]]
 
 
 def default_docs() -> list[FaqDoc]:
     return [FaqDoc(i + 1, f["question"], tuple(f["alternative_questions"]),
-                   tuple(f["keywords"])) for i, f in enumerate(DEFAULT_FAQS)]
+                   tuple(f["keywords"]), f["answer"]) for i, f in enumerate(DEFAULT_FAQS)]
 
 
 @pytest.fixture(scope="module")
@@ -99,28 +100,29 @@ def held_out_figures(index: FaqIndex, queries: list[tuple[str, int | None]]
 
 
 def test_held_out_precision_and_recall_meet_target(holdout_index) -> None:
-    # Reached with the question-type agreement features: 0.951 (98/103) / 0.803 at 0.70. The
-    # margin is one answer (97/103 would be 0.942), so treat a failure here as a regression.
+    # With the FAQ answers as evidence: 0.953 (102/107) / 0.836 at 0.70 (0.951 (98/103) /
+    # 0.803 before). The precision margin is one answer (101/107 would be 0.944), so treat a
+    # failure here as a regression.
     precision, recall = held_out_figures(*holdout_index)
     assert precision >= 0.95, f"precision {precision:.3f}"
     assert recall >= 0.75, f"recall {recall:.3f}"
 
 
 def test_held_out_precision_and_recall_do_not_regress(holdout_index) -> None:
-    # Floor just under the held-out figures reached (0.951 (98/103) / 0.803 with the
-    # question-type agreement features; 0.942 / 0.803 after the refit on eight businesses;
-    # 0.942 / 0.795 before), so a regression fails loudly.
+    # Floor just under the held-out figures reached (0.953 (102/107) / 0.836 with the answers
+    # as evidence; 0.951 / 0.803 with the question-type features; 0.942 / 0.795 before), so a
+    # regression fails loudly.
     precision, recall = held_out_figures(*holdout_index)
-    assert precision >= 0.93, f"precision {precision:.3f}"
-    assert recall >= 0.78, f"recall {recall:.3f}"
+    assert precision >= 0.94, f"precision {precision:.3f}"
+    assert recall >= 0.82, f"recall {recall:.3f}"
 
 
 def test_dev_set_precision_and_recall_do_not_regress(eval_index) -> None:
-    # faq_eval.json is fitted on (in-sample 0.989 / 0.750; leave-one-business-out 0.989 /
-    # 0.742); floor just under the leave-one-business-out figures.
+    # faq_eval.json is fitted on (in-sample 0.990 / 0.774; leave-one-business-out 0.990 /
+    # 0.774); floor just under the leave-one-business-out figures.
     precision, recall = held_out_figures(*eval_index)
     assert precision >= 0.95, f"precision {precision:.3f}"
-    assert recall >= 0.74, f"recall {recall:.3f}"
+    assert recall >= 0.76, f"recall {recall:.3f}"
 
 
 UNREADABLE = [
@@ -281,3 +283,24 @@ def test_default_faqs_are_well_formed() -> None:
 def test_default_faqs_answer_everyday_questions(text: str, topic: str) -> None:
     hit = FaqIndex.build(default_docs()).match(text)
     assert hit is not None and topic in hit.question.lower()
+
+
+def test_words_only_the_answer_uses_count_as_evidence() -> None:
+    faqs = [
+        FaqDoc(1, "Do you accept health insurance?", ("Can I claim through my insurer?",),
+               ("insurance", "bupa"), "Yes - we are registered with Bupa, AXA and Vitality, and "
+               "most policies cover physiotherapy after a GP referral."),
+        FaqDoc(2, "How much does a session cost?", ("What are your fees?",), ("price", "cost"),
+               "An assessment is £75 and a follow-up £60."),
+        FaqDoc(3, "How do I book an appointment?", ("Can I book online?",), ("book",),
+               "Book online at any time or call us."),
+        FaqDoc(4, "Is there parking?", (), ("parking",), "Yes - free parking behind the clinic."),
+    ]
+    text = "is physio covered by vitality"
+    with_answers = FaqIndex.build(faqs).rank(text)
+    without = FaqIndex.build([replace(f, answer="") for f in faqs]).rank(text)
+    assert with_answers[0].faq_id == without[0].faq_id == 1
+    assert with_answers[0].confidence >= DEFAULT_THRESHOLD > without[0].confidence
+    # The answer supports a match; on its own it does not make one ("registered" is only in an
+    # answer here, so nothing is proposed).
+    assert FaqIndex.build(faqs).rank("registered?") == []
