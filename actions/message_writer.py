@@ -1,9 +1,9 @@
 """Group commit for the send hot path.
 
 Text messages that arrive together are stored in one transaction: each takes its
-room's next seq and is inserted by prepared statements on the raw database
-connection (one round trip on PostgreSQL, two statements on SQLite), and one
-commit makes them all durable. A writer thread (a green
+room's next seq and is inserted by statements on the raw database connection (on
+PostgreSQL the whole batch is one statement, so one round trip however many sends;
+on SQLite two statements per send), and one commit makes them all durable. A writer thread (a green
 thread under eventlet) takes whatever sends are queued, writes them as a batch
 and wakes each sender with its outcome; while it writes, the next batch gathers.
 Under light load a batch is one message; under heavy load the cost of a
@@ -59,18 +59,69 @@ INSERT_SQL = (
     " :sender_type, 'text', :content, :client_msg_id, :automation_state, 0, :now)"
     " RETURNING id"
 )
-# PostgreSQL: the claim and the insert in one statement, so one network round trip per send.
-CLAIM_AND_INSERT_SQL = """
-WITH claimed AS ({claim}), inserted AS (
+# PostgreSQL: a whole batch in one statement (one round trip however many sends). The rooms
+# are locked in id order first; each send is then judged as the claim above judges it (room
+# not closed, visible to the sender, client_msg_id not stored yet nor taken by an earlier send
+# of the batch); each room's seq moves once by the number it accepted, and the sends take the
+# seqs in arrival order. A staff reply to a waiting customer reopens the room in the same
+# update (a row can be updated only once per statement). Returns one row per stored send.
+BATCH_SQL = """
+WITH input AS (
+  SELECT * FROM unnest(:ord::int[], :room_id::bigint[], :actor_id::bigint[], :is_staff::bool[],
+                       :business_id::bigint[], :content::text[], :client_msg_id::text[],
+                       :now::timestamptz[])
+    AS t(ord, room_id, actor_id, is_staff, business_id, content, client_msg_id, now)
+), locked AS (
+  SELECT id, type, status, business_id, customer_id FROM rooms
+  WHERE id IN (SELECT room_id FROM input) ORDER BY id FOR UPDATE
+), allowed AS (
+  SELECT i.*, l.type AS room_type, l.status AS room_status,
+         row_number() OVER (PARTITION BY i.actor_id, i.client_msg_id
+                            ORDER BY i.room_id, i.ord) AS id_rank
+  FROM input i JOIN locked l ON l.id = i.room_id
+  WHERE l.status != 'closed'
+    AND CASE WHEN i.is_staff THEN l.business_id = i.business_id AND (l.type = 'customer'
+               OR EXISTS (SELECT 1 FROM participants p WHERE p.room_id = l.id
+                          AND p.user_id = i.actor_id AND p.is_member))
+             ELSE l.type = 'customer' AND l.customer_id = i.actor_id END
+    AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.sender_id = i.actor_id
+                    AND m.client_msg_id = i.client_msg_id)
+), accepted AS (
+  SELECT *, row_number() OVER (PARTITION BY room_id ORDER BY ord) AS k,
+         row_number() OVER (PARTITION BY room_id, is_staff ORDER BY ord) AS k_as_sender_type
+  FROM allowed WHERE client_msg_id IS NULL OR id_rank = 1
+), per_room AS (
+  SELECT room_id, count(*) AS n, bool_or(is_staff) AS has_staff,
+         (array_agg(now ORDER BY ord DESC))[1] AS last_now
+  FROM accepted GROUP BY room_id
+), bumped AS (
+  UPDATE rooms SET last_seq = rooms.last_seq + c.n, last_activity_at = c.last_now,
+    status = CASE WHEN c.has_staff AND rooms.type = 'customer'
+                   AND rooms.status = 'waiting_for_staff' THEN 'open' ELSE rooms.status END,
+    waiting_since = CASE WHEN c.has_staff AND rooms.type = 'customer'
+                   AND rooms.status = 'waiting_for_staff' THEN NULL ELSE rooms.waiting_since END,
+    escalation_reminded_at = CASE WHEN c.has_staff AND rooms.type = 'customer'
+                   AND rooms.status = 'waiting_for_staff' THEN NULL
+                   ELSE rooms.escalation_reminded_at END
+  FROM per_room c WHERE rooms.id = c.room_id
+  RETURNING rooms.id, rooms.last_seq - c.n AS base
+), inserted AS (
   INSERT INTO messages (room_id, seq, sender_id, sender_type, kind, content, client_msg_id,
                         automation_state, automation_attempts, created_at)
-  SELECT claimed.id, claimed.last_seq, :actor_id, :sender_type, 'text', :content, :client_msg_id,
-         CASE WHEN claimed.type = 'customer' AND :sender_type = 'customer'
-              THEN 'pending' ELSE 'none' END, 0, :now
-  FROM claimed
-  RETURNING id
+  SELECT a.room_id, b.base + a.k, a.actor_id,
+         CASE WHEN a.is_staff THEN 'staff' ELSE 'customer' END, 'text', a.content,
+         a.client_msg_id,
+         CASE WHEN a.room_type = 'customer' AND NOT a.is_staff THEN 'pending' ELSE 'none' END,
+         0, a.now
+  FROM accepted a JOIN bumped b ON b.id = a.room_id
+  ORDER BY a.room_id, a.k
+  RETURNING id, room_id, seq
 )
-SELECT claimed.last_seq, claimed.type, claimed.status, inserted.id FROM claimed, inserted
+SELECT a.ord, ins.id, ins.seq, a.room_type,
+       a.is_staff AND a.k_as_sender_type = 1 AND a.room_type = 'customer'
+         AND a.room_status = 'waiting_for_staff'
+FROM accepted a JOIN bumped b ON b.id = a.room_id
+JOIN inserted ins ON ins.room_id = a.room_id AND ins.seq = b.base + a.k
 """
 # A staff reply answers a customer who was waiting: the room is open again.
 REOPEN_SQL = (
@@ -138,12 +189,9 @@ class MessageWriter:
         self._named = dialect.name == "sqlite"
         claim_customer = CLAIM_SQL.format(visible=VISIBLE_TO_CUSTOMER + NOT_REPEATED)
         claim_staff = CLAIM_SQL.format(visible=VISIBLE_TO_STAFF + NOT_REPEATED)
-        if self._named:  # SQLite has no UPDATE inside WITH: claim, then insert
-            self._claim_customer, self._claim_staff = claim_customer, claim_staff
-        else:
-            self._claim_customer, self._claim_staff = (
-                self._sql(CLAIM_AND_INSERT_SQL.format(claim=claim.strip()))
-                for claim in (claim_customer, claim_staff))
+        # SQLite has no UPDATE inside WITH: claim, then insert, send by send.
+        self._claim_customer, self._claim_staff = claim_customer, claim_staff
+        self._batch = None if self._named else self._sql(BATCH_SQL)
         self._insert = self._sql(INSERT_SQL)
         self._reopen = self._sql(REOPEN_SQL)
         self._bind_time = TZDateTime.dialect_impl(dialect).bind_processor(dialect)
@@ -152,7 +200,7 @@ class MessageWriter:
         if self._named:
             return statement
         # A literal % would need doubling for psycopg2; these statements have none.
-        return re.sub(r":(\w+)", r"%(\1)s", statement)
+        return re.sub(r"(?<!:):(\w+)", r"%(\1)s", statement)
 
     @property
     def pid(self) -> int:
@@ -223,10 +271,31 @@ class MessageWriter:
         with conn.begin():
             cursor = conn.connection.driver_connection.cursor()
             try:
+                if self._batch is not None:
+                    return self._store_in_one_statement(cursor, batch)
                 for index in order:
                     outcomes[index] = self._store(cursor, batch[index])
             finally:
                 cursor.close()
+        return outcomes
+
+    def _store_in_one_statement(self, cursor: Any, batch: list[PendingSend]
+                                ) -> list[StoredSend | None]:
+        cursor.execute(self._batch, {
+            "ord": list(range(len(batch))),
+            "room_id": [item.room_id for item in batch],
+            "actor_id": [item.actor_id for item in batch],
+            "is_staff": [item.is_staff for item in batch],
+            "business_id": [item.business_id if item.is_staff else None for item in batch],
+            "content": [item.content for item in batch],
+            "client_msg_id": [item.client_msg_id for item in batch],
+            "now": [item.created_at if self._bind_time is None
+                    else self._bind_time(item.created_at) for item in batch],
+        })
+        outcomes: list[StoredSend | None] = [None] * len(batch)
+        for index, message_id, seq, room_type, reopened in cursor.fetchall():
+            outcomes[index] = StoredSend(id=message_id, seq=seq, room_type=room_type,
+                                         reopened=bool(reopened))
         return outcomes
 
     def _store(self, cursor: object, item: PendingSend) -> StoredSend | None:
@@ -240,14 +309,11 @@ class MessageWriter:
         claimed = cursor.fetchone()
         if claimed is None:
             return None
-        if self._named:
-            seq, room_type, status, _room_id = claimed
-            params.update(seq=seq, automation_state="pending" if room_type == "customer"
-                          and not item.is_staff else "none")
-            cursor.execute(self._insert, params)
-            message_id = cursor.fetchone()[0]
-        else:
-            seq, room_type, status, message_id = claimed
+        seq, room_type, status, _room_id = claimed
+        params.update(seq=seq, automation_state="pending" if room_type == "customer"
+                      and not item.is_staff else "none")
+        cursor.execute(self._insert, params)
+        message_id = cursor.fetchone()[0]
         reopened = False
         if item.is_staff and room_type == "customer" and status == "waiting_for_staff":
             cursor.execute(self._reopen, {"room_id": item.room_id})
