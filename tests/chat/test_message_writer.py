@@ -140,6 +140,42 @@ def test_concurrent_senders_get_gap_free_seqs_each_stored_once(app, client, shop
         assert mine == [f"{who.id}-{i}" for i in range(15)]
 
 
+def test_writers_of_two_processes_share_rooms_without_deadlock_or_gaps(app, client, shop):
+    # Each web process has its own writer and connection; their batches lock the same rooms.
+    # Rooms are locked in id order whatever order the sends came in, so two batches never
+    # wait on each other in a cycle, and each room's seqs stay gap-free.
+    first, second = (open_room(client, factories.register(client, name=f"Customer {n}"),
+                               shop.id) for n in range(2))
+    errors: list[BaseException] = []
+
+    def process(rooms: list[int], tag: str) -> None:
+        try:
+            with app.app_context():
+                from models import db
+
+                writer = MessageWriter(db.engine)
+                for n in range(20):
+                    batch = [pending(shop.staff, room, f"{tag}-{n}-{room}-{k}")
+                             for room in rooms for k in range(2)]
+                    assert all(writer.store_batch(batch))
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=process, args=(order, tag)) for order, tag in (
+        ([first["id"], second["id"]], "a"), ([second["id"], first["id"]], "b"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    for room in (first, second):
+        rows = stored(app, room["id"])
+        assert [row[1] for row in rows] == list(range(1, 81))
+        for tag in "ab":  # each process's sends into the room in the order it sent them
+            mine = [row[4] for row in rows if row[4].startswith(tag)]
+            assert mine == [f"{tag}-{n}-{room['id']}-{k}" for n in range(20) for k in range(2)]
+
+
 def test_a_forked_process_gets_its_own_writer(app, monkeypatch):
     with app.app_context():
         from models import db
