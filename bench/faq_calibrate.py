@@ -84,7 +84,9 @@ CROSS_FIT = False
 # as separate agree/clash features, 0.943-0.944 / 0.740 (0.2893-0.2903); a price or duration
 # stated in the answer ("£20", "45 minutes") counted as the PRICE / DURATION term, 0.944 / 0.761
 # (0.2855, within noise of 0.2886), and with times, postcodes and phone numbers as HOURS /
-# LOCATION / CONTACT, 0.943 / 0.760 (0.2857).
+# LOCATION / CONTACT, 0.943 / 0.760 (0.2857); the weight of the message's last topic word
+# when the FAQ lacks it (English questions tend to end on their object: "... gift wrapping"),
+# 0.942 / 0.763 (0.2882).
 # Also measured that session and rejected (each against 0.942 / 0.739 / 0.2886 without
 # answers): a gradient-boosted confidence model (sklearn HistGradientBoosting, depth 3),
 # 0.922-0.931 precision, log-loss 0.297-0.314; every ranking feature in the confidence model,
