@@ -1,7 +1,9 @@
 """Precision and recall of the FAQ matcher on a labelled set.
 
-    .venv/bin/python bench/faq_eval.py [--threshold 0.7] [--set tests/data/faq_eval.json]
+    .venv/bin/python bench/faq_eval.py [--threshold 0.7] [--set A.json [B.json ...]]
                                        [--sweep] [--errors]
+
+With several sets each is reported and the counts are also pooled.
 
 precision = correct answers / answers given; recall = correct answers / answerable queries;
 answered share = answers / all queries.
@@ -28,6 +30,8 @@ class LabelledSet:
     business: str
     faqs: list[FaqDoc]
     queries: list[tuple[str, int | None]]
+    # Messages written by someone who never saw the FAQs (as real customers write them).
+    independent: bool = False
 
 
 def load_set(path: str | Path) -> LabelledSet:
@@ -44,7 +48,8 @@ def load_set(path: str | Path) -> LabelledSet:
         for f in data["faqs"]
     ]
     queries = [(q["text"], q["faq_id"]) for q in data["queries"]]
-    return LabelledSet(data.get("business", str(path)), faqs, queries)
+    return LabelledSet(data.get("business", str(path)), faqs, queries,
+                       bool(data.get("independent", False)))
 
 
 def evaluate(index: FaqIndex, queries: list[tuple[str, int | None]],
@@ -96,18 +101,12 @@ def print_errors(index: FaqIndex, queries: list[tuple[str, int | None]],
             print(f"  want {label!s:>4}  got {got:>9}  next {nxt:>9}  {text!r}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
-    parser.add_argument("--set", default=str(DEFAULT_SET), help="labelled JSON set")
-    parser.add_argument("--sweep", action="store_true", help="also sweep thresholds")
-    parser.add_argument("--errors", action="store_true", help="list wrong or missed queries")
-    args = parser.parse_args(argv)
-
-    data = load_set(args.set)
+def report(path: str, args: argparse.Namespace) -> dict[str, float]:
+    """Print one set's figures; returns its counts for pooling."""
+    data = load_set(path)
     index = FaqIndex.build(data.faqs)
     r = evaluate(index, data.queries, args.threshold)
-    print(f"set: {args.set}  ({data.business})")
+    print(f"set: {path}  ({data.business})")
     print(f"FAQs: {len(data.faqs)}  queries: {r['queries']}  answerable: {r['answerable']}  "
           f"unanswerable: {r['queries'] - r['answerable']}")
     print(f"threshold {args.threshold:.2f}")
@@ -128,6 +127,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.errors:
         print("\nerrors:")
         print_errors(index, data.queries, args.threshold)
+    return r
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--set", nargs="+", default=[str(DEFAULT_SET)],
+                        help="labelled JSON set(s); several are also pooled")
+    parser.add_argument("--sweep", action="store_true", help="also sweep thresholds")
+    parser.add_argument("--errors", action="store_true", help="list wrong or missed queries")
+    args = parser.parse_args(argv)
+
+    results = []
+    for k, path in enumerate(args.set):
+        if k:
+            print()
+        results.append(report(path, args))
+    if len(results) > 1:
+        t = {key: sum(r[key] for r in results)
+             for key in ("queries", "answerable", "answers", "correct")}
+        print(f"\npooled over {len(results)} sets at {args.threshold:.2f}: precision "
+              f"{t['correct'] / max(1, t['answers']):.3f} ({t['correct']}/{t['answers']})  "
+              f"recall {t['correct'] / max(1, t['answerable']):.3f} "
+              f"({t['correct']}/{t['answerable']})  answered share "
+              f"{t['answers'] / max(1, t['queries']):.3f}")
     return 0
 
 

@@ -1,11 +1,14 @@
 """FAQ matcher: held-out quality targets, robustness, small talk, ranking contract.
 
-faq_holdout.json (a dental practice) is the held-out set: never used to fit or tune.
-faq_calibration.json (physio), faq_calibration_2.json (dog groomer), faq_calibration_3.json
-(yoga studio), faq_calibration_4.json (barber), faq_calibration_5.json (vet),
-faq_calibration_6.json (car garage), faq_calibration_7.json (restaurant) and faq_eval.json
-(salon) are all fitted on by bench/faq_calibrate.py, so figures on them are in-sample.
-"""
+Held out (never used to fit or tune): faq_holdout.json (a dental practice, messages written
+with the FAQs in view) and faq_holdout_photo.json, faq_holdout_music.json and
+faq_holdout_bike.json (independently written: the customer messages by someone who never saw
+the FAQs, labelled by a third person). Fitted on by bench/faq_calibrate.py, so figures on them
+are in-sample: faq_calibration.json (physio), faq_calibration_2.json (dog groomer),
+faq_calibration_3.json (yoga studio), faq_calibration_4.json (barber), faq_calibration_5.json
+(vet), faq_calibration_6.json (car garage), faq_calibration_7.json (restaurant), faq_eval.json
+(salon) and the independently written faq_independent_tattoo.json, faq_independent_driving.json
+and faq_independent_swim.json."""
 
 from __future__ import annotations
 
@@ -46,11 +49,40 @@ def holdout_index() -> tuple[FaqIndex, list[tuple[str, int | None]]]:
     return FaqIndex.build(faqs), queries
 
 
+INDEPENDENT_HOLDOUTS = ("faq_holdout_photo.json", "faq_holdout_music.json",
+                        "faq_holdout_bike.json")
+
+
+@pytest.fixture(scope="module")
+def independent_leaders() -> list[tuple[float, bool, bool]]:
+    """(confidence, right, answerable) of the top FAQ for every message of the independently
+    written held-out sets that gets a candidate at all."""
+    out = []
+    for name in INDEPENDENT_HOLDOUTS:
+        faqs, queries = load(name)
+        index = FaqIndex.build(faqs)
+        for text, label in queries:
+            ranked = index.rank(text, limit=1)
+            if ranked:
+                out.append((ranked[0].confidence, ranked[0].faq_id == label, label is not None))
+    return out
+
+
+def independent_figures(leaders: list[tuple[float, bool, bool]]) -> tuple[float, float]:
+    answerable = sum(
+        sum(label is not None for _, label in load(name)[1]) for name in INDEPENDENT_HOLDOUTS)
+    answers = [right for conf, right, _ in leaders if conf >= DEFAULT_THRESHOLD]
+    return sum(answers) / len(answers), sum(answers) / answerable
+
+
 @pytest.mark.parametrize("name, min_answerable, min_unanswerable", [
     ("faq_eval.json", 100, 25), ("faq_holdout.json", 110, 30),
     ("faq_calibration_2.json", 120, 50), ("faq_calibration_3.json", 120, 50),
     ("faq_calibration_4.json", 100, 35), ("faq_calibration_5.json", 100, 35),
     ("faq_calibration_6.json", 100, 35), ("faq_calibration_7.json", 100, 35),
+    ("faq_independent_tattoo.json", 60, 85), ("faq_independent_driving.json", 60, 85),
+    ("faq_independent_swim.json", 60, 85), ("faq_holdout_photo.json", 55, 85),
+    ("faq_holdout_music.json", 60, 85), ("faq_holdout_bike.json", 60, 85),
 ])
 def test_labelled_sets_are_big_enough(name: str, min_answerable: int,
                                       min_unanswerable: int) -> None:
@@ -64,12 +96,19 @@ def test_labelled_sets_are_big_enough(name: str, min_answerable: int,
 
 FITTED_SETS = ("faq_eval.json", "faq_calibration.json", "faq_calibration_2.json",
                "faq_calibration_3.json", "faq_calibration_4.json", "faq_calibration_5.json",
-               "faq_calibration_6.json", "faq_calibration_7.json")
+               "faq_calibration_6.json", "faq_calibration_7.json",
+               "faq_independent_tattoo.json", "faq_independent_driving.json",
+               "faq_independent_swim.json")
+HELD_OUT_SETS = ("faq_holdout.json", *INDEPENDENT_HOLDOUTS)
 
 
 def test_every_calibration_set_is_listed() -> None:
-    # bench/faq_calibrate.py fits on every faq_calibration*.json; the checks here must too.
-    assert {p.name for p in DATA.glob("faq_calibration*.json")} <= set(FITTED_SETS)
+    # bench/faq_calibrate.py fits on every faq_calibration*.json and faq_independent_*.json
+    # and never on faq_holdout*.json; the checks here must cover them all.
+    fitted = {p.name for pattern in ("faq_calibration*.json", "faq_independent_*.json")
+              for p in DATA.glob(pattern)}
+    assert fitted <= set(FITTED_SETS)
+    assert {p.name for p in DATA.glob("faq_holdout*.json")} == set(HELD_OUT_SETS)
 
 
 @pytest.mark.parametrize("a, b", [(a, b) for i, a in enumerate(FITTED_SETS)
@@ -78,13 +117,24 @@ def test_calibration_sets_are_different_businesses(a: str, b: str) -> None:
     a_faqs, a_queries = load(a)
     b_faqs, b_queries = load(b)
     assert not {f.id for f in a_faqs} & {f.id for f in b_faqs}
-    assert not {t for t, _ in a_queries} & {t for t, _ in b_queries}
+    assert_distinct_messages(a_queries, b_queries)
 
 
-def test_holdout_set_is_a_different_business() -> None:
-    hold_faqs, _ = load("faq_holdout.json")
-    for other in FITTED_SETS:
-        assert not {f.id for f in hold_faqs} & {f.id for f in load(other)[0]}
+def assert_distinct_messages(a: list[tuple[str, int | None]],
+                             b: list[tuple[str, int | None]]) -> None:
+    """Different businesses' messages; a few short generic ones ("do u take amex") written
+    alike for two businesses are expected, anything more would be a copied set."""
+    shared = {t for t, _ in a} & {t for t, _ in b}
+    assert len(shared) <= 5 and all(len(t.split()) <= 12 for t in shared), shared
+
+
+@pytest.mark.parametrize("held_out", HELD_OUT_SETS)
+def test_holdout_sets_are_different_businesses(held_out: str) -> None:
+    hold_faqs, hold_queries = load(held_out)
+    for other in FITTED_SETS + tuple(h for h in HELD_OUT_SETS if h != held_out):
+        faqs, queries = load(other)
+        assert not {f.id for f in hold_faqs} & {f.id for f in faqs}
+        assert_distinct_messages(hold_queries, queries)
 
 
 def held_out_figures(index: FaqIndex, queries: list[tuple[str, int | None]]
@@ -99,30 +149,60 @@ def held_out_figures(index: FaqIndex, queries: list[tuple[str, int | None]]
     return correct / answers, correct / answerable
 
 
+# The issue's targets (precision >= 0.95, recall >= 0.75 at the default threshold) are met
+# on neither kind of held-out set since the confidence model is fitted on independently
+# written messages: it answers less and is right more often. Strict, so a change that reaches
+# a target fails here until the marker goes.
+@pytest.mark.xfail(strict=True, reason="recall 0.713 < 0.75 (precision 0.989, 87/88)")
 def test_held_out_precision_and_recall_meet_target(holdout_index) -> None:
-    # With the FAQ answers as evidence: 0.953 (102/107) / 0.836 at 0.70 (0.951 (98/103) /
-    # 0.803 before). The precision margin is one answer (101/107 would be 0.944), so treat a
-    # failure here as a regression.
     precision, recall = held_out_figures(*holdout_index)
     assert precision >= 0.95, f"precision {precision:.3f}"
     assert recall >= 0.75, f"recall {recall:.3f}"
 
 
+@pytest.mark.xfail(strict=True, reason="precision 0.861 (62/72), recall 0.268 (62/231)")
+def test_independent_held_out_precision_and_recall_meet_target(independent_leaders) -> None:
+    precision, recall = independent_figures(independent_leaders)
+    assert precision >= 0.95, f"precision {precision:.3f}"
+    assert recall >= 0.75, f"recall {recall:.3f}"
+
+
 def test_held_out_precision_and_recall_do_not_regress(holdout_index) -> None:
-    # Floor just under the held-out figures reached (0.953 (102/107) / 0.836 with the answers
-    # as evidence; 0.951 / 0.803 with the question-type features; 0.942 / 0.795 before), so a
-    # regression fails loudly.
+    # Floor just under the figures reached: 0.989 (87/88) / 0.713 with the confidence model
+    # fitted on independently written messages; 0.953 / 0.836 when it was fitted on messages
+    # written with the FAQs in view (over-confident on independent ones: see below).
     precision, recall = held_out_figures(*holdout_index)
-    assert precision >= 0.94, f"precision {precision:.3f}"
-    assert recall >= 0.82, f"recall {recall:.3f}"
+    assert precision >= 0.97, f"precision {precision:.3f}"
+    assert recall >= 0.69, f"recall {recall:.3f}"
+
+
+def test_independent_held_out_figures_do_not_regress(independent_leaders) -> None:
+    # Reached: precision 0.861 (62/72), recall 0.268 (62/231).
+    precision, recall = independent_figures(independent_leaders)
+    assert precision >= 0.83, f"precision {precision:.3f}"
+    assert recall >= 0.25, f"recall {recall:.3f}"
+
+
+def test_confidence_means_what_it_says_on_independent_messages(independent_leaders) -> None:
+    # Answers at or above the threshold are right about as often as their confidence says:
+    # mean confidence 0.866, right 0.861. The confidence model fitted on messages written
+    # with the FAQs in view claimed 0.885 and was right 0.812 here.
+    answers = [(conf, right) for conf, right, _ in independent_leaders
+               if conf >= DEFAULT_THRESHOLD]
+    claimed = sum(conf for conf, _ in answers) / len(answers)
+    right = sum(r for _, r in answers) / len(answers)
+    assert abs(claimed - right) <= 0.05, (claimed, right)
+    # Below the threshold the leaders are right less often than above it.
+    low = [r for conf, r, _ in independent_leaders if conf < DEFAULT_THRESHOLD]
+    assert sum(low) / len(low) < right - 0.3
 
 
 def test_dev_set_precision_and_recall_do_not_regress(eval_index) -> None:
-    # faq_eval.json is fitted on (in-sample 0.990 / 0.774; leave-one-business-out 0.990 /
-    # 0.774); floor just under the leave-one-business-out figures.
+    # faq_eval.json is fitted on (in-sample 1.000 (87/87) / 0.702; leave-one-business-out the
+    # same); floor just under.
     precision, recall = held_out_figures(*eval_index)
-    assert precision >= 0.95, f"precision {precision:.3f}"
-    assert recall >= 0.76, f"recall {recall:.3f}"
+    assert precision >= 0.97, f"precision {precision:.3f}"
+    assert recall >= 0.68, f"recall {recall:.3f}"
 
 
 UNREADABLE = [
