@@ -7,8 +7,8 @@ the FAQs, labelled by a third person). Fitted on by bench/faq_calibrate.py, so f
 are in-sample: faq_calibration.json (physio), faq_calibration_2.json (dog groomer),
 faq_calibration_3.json (yoga studio), faq_calibration_4.json (barber), faq_calibration_5.json
 (vet), faq_calibration_6.json (car garage), faq_calibration_7.json (restaurant), faq_eval.json
-(salon) and the independently written faq_independent_tattoo.json, faq_independent_driving.json
-and faq_independent_swim.json."""
+(salon) and the independently written faq_independent_*.json (tattoo studio, driving school,
+swim school, escape rooms, home cleaning, nail salon)."""
 
 from __future__ import annotations
 
@@ -81,7 +81,9 @@ def independent_figures(leaders: list[tuple[float, bool, bool]]) -> tuple[float,
     ("faq_calibration_4.json", 100, 35), ("faq_calibration_5.json", 100, 35),
     ("faq_calibration_6.json", 100, 35), ("faq_calibration_7.json", 100, 35),
     ("faq_independent_tattoo.json", 60, 85), ("faq_independent_driving.json", 60, 85),
-    ("faq_independent_swim.json", 60, 85), ("faq_holdout_photo.json", 55, 85),
+    ("faq_independent_swim.json", 60, 85), ("faq_independent_escape.json", 60, 85),
+    ("faq_independent_cleaning.json", 60, 85), ("faq_independent_nails.json", 60, 85),
+    ("faq_holdout_photo.json", 55, 85),
     ("faq_holdout_music.json", 60, 85), ("faq_holdout_bike.json", 60, 85),
 ])
 def test_labelled_sets_are_big_enough(name: str, min_answerable: int,
@@ -98,7 +100,8 @@ FITTED_SETS = ("faq_eval.json", "faq_calibration.json", "faq_calibration_2.json"
                "faq_calibration_3.json", "faq_calibration_4.json", "faq_calibration_5.json",
                "faq_calibration_6.json", "faq_calibration_7.json",
                "faq_independent_tattoo.json", "faq_independent_driving.json",
-               "faq_independent_swim.json")
+               "faq_independent_swim.json", "faq_independent_escape.json",
+               "faq_independent_cleaning.json", "faq_independent_nails.json")
 HELD_OUT_SETS = ("faq_holdout.json", *INDEPENDENT_HOLDOUTS)
 
 
@@ -153,14 +156,14 @@ def held_out_figures(index: FaqIndex, queries: list[tuple[str, int | None]]
 # on neither kind of held-out set since the confidence model is fitted on independently
 # written messages: it answers less and is right more often. Strict, so a change that reaches
 # a target fails here until the marker goes.
-@pytest.mark.xfail(strict=True, reason="recall 0.713 < 0.75 (precision 0.967, 87/90)")
+@pytest.mark.xfail(strict=True, reason="recall 0.697 < 0.75 (precision 0.988, 85/86)")
 def test_held_out_precision_and_recall_meet_target(holdout_index) -> None:
     precision, recall = held_out_figures(*holdout_index)
     assert precision >= 0.95, f"precision {precision:.3f}"
     assert recall >= 0.75, f"recall {recall:.3f}"
 
 
-@pytest.mark.xfail(strict=True, reason="precision 0.855 (65/76), recall 0.281 (65/231)")
+@pytest.mark.xfail(strict=True, reason="precision 0.879 (58/66), recall 0.251 (58/231)")
 def test_independent_held_out_precision_and_recall_meet_target(independent_leaders) -> None:
     precision, recall = independent_figures(independent_leaders)
     assert precision >= 0.95, f"precision {precision:.3f}"
@@ -168,24 +171,24 @@ def test_independent_held_out_precision_and_recall_meet_target(independent_leade
 
 
 def test_held_out_precision_and_recall_do_not_regress(holdout_index) -> None:
-    # Floor just under the figures reached: 0.967 (87/90) / 0.713 with the matcher fitted
+    # Floor just under the figures reached: 0.988 (85/86) / 0.697 with the matcher fitted
     # mostly on independently written messages; 0.953 / 0.836 when it was fitted on messages
     # written with the FAQs in view (over-confident on independent ones: see below).
     precision, recall = held_out_figures(*holdout_index)
-    assert precision >= 0.95, f"precision {precision:.3f}"
-    assert recall >= 0.69, f"recall {recall:.3f}"
+    assert precision >= 0.96, f"precision {precision:.3f}"
+    assert recall >= 0.67, f"recall {recall:.3f}"
 
 
 def test_independent_held_out_figures_do_not_regress(independent_leaders) -> None:
-    # Reached: precision 0.855 (65/76), recall 0.281 (65/231).
+    # Reached: precision 0.879 (58/66), recall 0.251 (58/231).
     precision, recall = independent_figures(independent_leaders)
-    assert precision >= 0.83, f"precision {precision:.3f}"
-    assert recall >= 0.26, f"recall {recall:.3f}"
+    assert precision >= 0.85, f"precision {precision:.3f}"
+    assert recall >= 0.23, f"recall {recall:.3f}"
 
 
 def test_confidence_means_what_it_says_on_independent_messages(independent_leaders) -> None:
     # Answers at or above the threshold are right about as often as their confidence says:
-    # mean confidence 0.875, right 0.855. The matcher fitted on messages written with the
+    # mean confidence 0.876, right 0.879. The matcher fitted on messages written with the
     # FAQs in view claimed 0.885 and was right 0.812 here.
     answers = [(conf, right) for conf, right, _ in independent_leaders
                if conf >= DEFAULT_THRESHOLD]
@@ -198,11 +201,10 @@ def test_confidence_means_what_it_says_on_independent_messages(independent_leade
 
 
 def test_dev_set_precision_and_recall_do_not_regress(eval_index) -> None:
-    # faq_eval.json is fitted on (in-sample 1.000 (89/89) / 0.718; leave-one-business-out the
-    # same); floor just under.
+    # faq_eval.json is fitted on (in-sample 1.000 (88/88) / 0.710); floor just under.
     precision, recall = held_out_figures(*eval_index)
     assert precision >= 0.97, f"precision {precision:.3f}"
-    assert recall >= 0.70, f"recall {recall:.3f}"
+    assert recall >= 0.69, f"recall {recall:.3f}"
 
 
 UNREADABLE = [
