@@ -243,17 +243,17 @@ def confidence_parts(parts: list[Part]) -> list[Part]:
 
 
 def fit_all(parts: list[Part], cross_fit: bool) -> Fitted:
-    """Ranking weights on every business; the confidence model on in-sample or cross-fitted
-    (out-of-business) leaders of confidence_parts."""
+    """Ranking weights on every business (the independent ones weighted up); the confidence
+    model on in-sample or cross-fitted (out-of-business) leaders of confidence_parts."""
     weights = fit_rank_weights(parts)
     chosen = confidence_parts(parts)
     if cross_fit and len(parts) > 1:
         xs, ys = [], []
-        for part in chosen:
-            i = next(k for k, p in enumerate(parts) if p is part)
-            x, y = confidence_rows([part], fit_rank_weights(parts[:i] + parts[i + 1:]))
-            xs.append(x)
-            ys.append(y)
+        for i, part in enumerate(parts):
+            if any(part is c for c in chosen):
+                x, y = confidence_rows([part], fit_rank_weights(parts[:i] + parts[i + 1:]))
+                xs.append(x)
+                ys.append(y)
         rows = (np.vstack(xs), np.concatenate(ys))
     else:
         rows = confidence_rows(chosen, weights)
