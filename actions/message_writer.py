@@ -3,8 +3,8 @@
 Text messages that arrive together are stored in one transaction: each takes its
 room's next seq and is inserted by statements on the raw database connection (on
 PostgreSQL the whole batch is one statement, so one round trip however many sends;
-on SQLite two statements per send), and one commit makes them all durable. A writer thread (a green
-thread under eventlet) takes whatever sends are queued, writes them as a batch
+on SQLite two statements per send), and one commit makes them all durable. A writer
+thread (a green thread under eventlet) takes whatever sends are queued, writes them as a batch
 and wakes each sender with its outcome; while it writes, the next batch gathers.
 Under light load a batch is one message; under heavy load the cost of a
 transaction is shared by many. Sends into a room keep their arrival order, and
@@ -185,22 +185,14 @@ class MessageWriter:
         self._queue: list[PendingSend] = []
         self._thread: threading.Thread | None = None
         dialect = engine.dialect
-        # sqlite3 takes :name; psycopg2 takes %(name)s.
-        self._named = dialect.name == "sqlite"
-        claim_customer = CLAIM_SQL.format(visible=VISIBLE_TO_CUSTOMER + NOT_REPEATED)
-        claim_staff = CLAIM_SQL.format(visible=VISIBLE_TO_STAFF + NOT_REPEATED)
-        # SQLite has no UPDATE inside WITH: claim, then insert, send by send.
-        self._claim_customer, self._claim_staff = claim_customer, claim_staff
-        self._batch = None if self._named else self._sql(BATCH_SQL)
-        self._insert = self._sql(INSERT_SQL)
-        self._reopen = self._sql(REOPEN_SQL)
+        # SQLite has no UPDATE inside WITH: claim, then insert, send by send (sqlite3 takes
+        # :name). PostgreSQL stores the batch in one statement (psycopg2 takes %(name)s; the
+        # statement has no literal % that would need doubling).
+        sqlite = dialect.name == "sqlite"
+        self._claim_customer = CLAIM_SQL.format(visible=VISIBLE_TO_CUSTOMER + NOT_REPEATED)
+        self._claim_staff = CLAIM_SQL.format(visible=VISIBLE_TO_STAFF + NOT_REPEATED)
+        self._batch = None if sqlite else re.sub(r"(?<!:):(\w+)", r"%(\1)s", BATCH_SQL)
         self._bind_time = TZDateTime.dialect_impl(dialect).bind_processor(dialect)
-
-    def _sql(self, statement: str) -> str:
-        if self._named:
-            return statement
-        # A literal % would need doubling for psycopg2; these statements have none.
-        return re.sub(r"(?<!:):(\w+)", r"%(\1)s", statement)
 
     @property
     def pid(self) -> int:
@@ -264,19 +256,22 @@ class MessageWriter:
             return self._store_all(conn, batch)
 
     def _store_all(self, conn: Connection, batch: list[PendingSend]) -> list[StoredSend | None]:
-        # Rooms are locked in id order, so two processes' batches never wait on each other
-        # in a cycle; the sort is stable, so sends into one room keep their arrival order.
-        order = sorted(range(len(batch)), key=lambda i: batch[i].room_id)
-        outcomes: list[StoredSend | None] = [None] * len(batch)
         with conn.begin():
             cursor = conn.connection.driver_connection.cursor()
             try:
                 if self._batch is not None:
                     return self._store_in_one_statement(cursor, batch)
-                for index in order:
-                    outcomes[index] = self._store(cursor, batch[index])
+                return self._store_send_by_send(cursor, batch)
             finally:
                 cursor.close()
+
+    def _store_send_by_send(self, cursor: Any, batch: list[PendingSend]
+                            ) -> list[StoredSend | None]:
+        # Rooms are locked in id order, so two processes' batches never wait on each other
+        # in a cycle; the sort is stable, so sends into one room keep their arrival order.
+        outcomes: list[StoredSend | None] = [None] * len(batch)
+        for index in sorted(range(len(batch)), key=lambda i: batch[i].room_id):
+            outcomes[index] = self._store(cursor, batch[index])
         return outcomes
 
     def _store_in_one_statement(self, cursor: Any, batch: list[PendingSend]
@@ -289,8 +284,7 @@ class MessageWriter:
             "business_id": [item.business_id if item.is_staff else None for item in batch],
             "content": [item.content for item in batch],
             "client_msg_id": [item.client_msg_id for item in batch],
-            "now": [item.created_at if self._bind_time is None
-                    else self._bind_time(item.created_at) for item in batch],
+            "now": [self._created_at(item) for item in batch],
         })
         outcomes: list[StoredSend | None] = [None] * len(batch)
         for index, message_id, seq, room_type, reopened in cursor.fetchall():
@@ -298,9 +292,12 @@ class MessageWriter:
                                          reopened=bool(reopened))
         return outcomes
 
-    def _store(self, cursor: object, item: PendingSend) -> StoredSend | None:
-        now = item.created_at if self._bind_time is None else self._bind_time(item.created_at)
-        params = {"now": now, "room_id": item.room_id, "actor_id": item.actor_id,
+    def _created_at(self, item: PendingSend) -> object:
+        """The send's time as the driver takes it (SQLite stores text)."""
+        return item.created_at if self._bind_time is None else self._bind_time(item.created_at)
+
+    def _store(self, cursor: Any, item: PendingSend) -> StoredSend | None:
+        params = {"now": self._created_at(item), "room_id": item.room_id, "actor_id": item.actor_id,
                   "client_msg_id": item.client_msg_id, "sender_type": item.sender_type,
                   "content": item.content}
         if item.is_staff:
@@ -312,11 +309,11 @@ class MessageWriter:
         seq, room_type, status, _room_id = claimed
         params.update(seq=seq, automation_state="pending" if room_type == "customer"
                       and not item.is_staff else "none")
-        cursor.execute(self._insert, params)
+        cursor.execute(INSERT_SQL, params)
         message_id = cursor.fetchone()[0]
         reopened = False
         if item.is_staff and room_type == "customer" and status == "waiting_for_staff":
-            cursor.execute(self._reopen, {"room_id": item.room_id})
+            cursor.execute(REOPEN_SQL, {"room_id": item.room_id})
             reopened = cursor.rowcount == 1
         return StoredSend(id=message_id, seq=seq, room_type=room_type, reopened=reopened)
 
