@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -53,26 +53,33 @@ INDEPENDENT_HOLDOUTS = ("faq_holdout_photo.json", "faq_holdout_music.json",
                         "faq_holdout_bike.json")
 
 
+@dataclass(frozen=True)
+class Leaders:
+    """(confidence, right) of the top FAQ for every message of the independently written
+    held-out sets that gets a candidate at all, and how many of their messages are
+    answerable."""
+
+    top: list[tuple[float, bool]]
+    answerable: int
+
+
 @pytest.fixture(scope="module")
-def independent_leaders() -> list[tuple[float, bool, bool]]:
-    """(confidence, right, answerable) of the top FAQ for every message of the independently
-    written held-out sets that gets a candidate at all."""
-    out = []
+def independent_leaders() -> Leaders:
+    top, answerable = [], 0
     for name in INDEPENDENT_HOLDOUTS:
         faqs, queries = load(name)
         index = FaqIndex.build(faqs)
         for text, label in queries:
+            answerable += label is not None
             ranked = index.rank(text, limit=1)
             if ranked:
-                out.append((ranked[0].confidence, ranked[0].faq_id == label, label is not None))
-    return out
+                top.append((ranked[0].confidence, ranked[0].faq_id == label))
+    return Leaders(top, answerable)
 
 
-def independent_figures(leaders: list[tuple[float, bool, bool]]) -> tuple[float, float]:
-    answerable = sum(
-        sum(label is not None for _, label in load(name)[1]) for name in INDEPENDENT_HOLDOUTS)
-    answers = [right for conf, right, _ in leaders if conf >= DEFAULT_THRESHOLD]
-    return sum(answers) / len(answers), sum(answers) / answerable
+def independent_figures(leaders: Leaders) -> tuple[float, float]:
+    answers = [right for conf, right in leaders.top if conf >= DEFAULT_THRESHOLD]
+    return sum(answers) / len(answers), sum(answers) / leaders.answerable
 
 
 @pytest.mark.parametrize("name, min_answerable, min_unanswerable", [
@@ -190,13 +197,13 @@ def test_confidence_means_what_it_says_on_independent_messages(independent_leade
     # Answers at or above the threshold are right about as often as their confidence says:
     # mean confidence 0.876, right 0.879. The matcher fitted on messages written with the
     # FAQs in view claimed 0.885 and was right 0.812 here.
-    answers = [(conf, right) for conf, right, _ in independent_leaders
+    answers = [(conf, right) for conf, right in independent_leaders.top
                if conf >= DEFAULT_THRESHOLD]
     claimed = sum(conf for conf, _ in answers) / len(answers)
     right = sum(r for _, r in answers) / len(answers)
     assert abs(claimed - right) <= 0.05, (claimed, right)
     # Below the threshold the leaders are right less often than above it.
-    low = [r for conf, r, _ in independent_leaders if conf < DEFAULT_THRESHOLD]
+    low = [r for conf, r in independent_leaders.top if conf < DEFAULT_THRESHOLD]
     assert sum(low) / len(low) < right - 0.3
 
 
