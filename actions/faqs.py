@@ -175,9 +175,12 @@ def delete(actor: Actor, faq_id: int) -> None:
 def _score(index: FaqIndex, text: str,
            threshold: float) -> tuple[Candidate | None, list[Candidate], bool]:
     candidates = index.rank(text, limit=CANDIDATES)
-    # The same calls the automation makes, so the preview is exactly what the bot would post.
+    # What the automation decides (index.match is rank()[0] at or above the threshold, and
+    # small talk is never answered), so the preview is exactly what the bot would post;
+    # scored once.
     small_talk = is_small_talk(text)
-    best = None if small_talk else index.match(text, threshold)
+    best = candidates[0] if candidates and not small_talk \
+        and candidates[0].confidence >= threshold else None
     return best, candidates, small_talk
 
 

@@ -4,7 +4,10 @@
 
 FAQs are synthetic but varied (templates x services x audiences, with alternatives and
 keywords); messages are customer-style paraphrases, chit-chat and off-topic questions.
-"Per message" is one rank(limit=5) followed by one match(), as the chat handler does.
+"Per message" is one rank(limit=5): the staff preview (POST /faqs/match) takes its match from
+it, and the automation's match() is rank(limit=1). "build" is the first index of the business
+in the process (every FAQ text gets its sentence vector); "rebuild" is the index rebuilt after
+one FAQ changed (the other texts' vectors come from faq_semantic's cache).
 Wall-clock and CPU time are both shown: on a busy shared machine the wall-clock tail is
 mostly time spent waiting for a CPU, which the CPU-time columns leave out.
 """
@@ -16,12 +19,13 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from logic.faq_matcher import FaqDoc, FaqIndex  # noqa: E402
+from logic.faq_matcher import DEFAULT_THRESHOLD, FaqDoc, FaqIndex  # noqa: E402
 
 SERVICES = (
     "haircut", "blow dry", "balayage", "highlights", "root touch up", "keratin treatment",
@@ -117,26 +121,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rng = random.Random(42)
     messages = synthetic_messages(args.messages, rng)
-    print("per message: rank(limit=5) + match(); times in ms")
-    print(f"{'FAQs':>6}  {'build':>7}  {'p50':>6}  {'p99':>6}  {'mean':>6}  "
+    print("per message: rank(limit=5); times in ms")
+    print(f"{'FAQs':>6}  {'build':>7}  {'rebuild':>7}  {'p50':>6}  {'p99':>6}  {'mean':>6}  "
           f"{'cpu p50':>7}  {'cpu p99':>7}  {'cpu mean':>8}  {'answered':>8}")
     for size in args.sizes:
         faqs = synthetic_faqs(size, rng)
         start = time.perf_counter()
         index = FaqIndex.build(faqs)
         build_ms = (time.perf_counter() - start) * 1000
+        faqs[0] = replace(faqs[0], question=faqs[0].question + " (edited)")
+        start = time.perf_counter()
+        index = FaqIndex.build(faqs)
+        rebuild_ms = (time.perf_counter() - start) * 1000
         for text in messages[:20]:  # warm caches (stemmer, numpy paths) as a live worker would
             index.rank(text)
         timings, cpu, answered = [], [], 0
         for text in messages:
             start, start_cpu = time.perf_counter(), time.process_time()
-            index.rank(text, limit=5)
-            hit = index.match(text)
+            ranked = index.rank(text, limit=5)
+            hit = ranked and ranked[0].confidence >= DEFAULT_THRESHOLD
             cpu.append((time.process_time() - start_cpu) * 1000)
             timings.append((time.perf_counter() - start) * 1000)
-            answered += hit is not None
-        print(f"{len(index):>6}  {build_ms:>7.1f}  {percentile(timings, 0.5):>6.2f}  "
-              f"{percentile(timings, 0.99):>6.2f}  {statistics.fmean(timings):>6.2f}  "
+            answered += bool(hit)
+        print(f"{len(index):>6}  {build_ms:>7.1f}  {rebuild_ms:>7.1f}  "
+              f"{percentile(timings, 0.5):>6.2f}  {percentile(timings, 0.99):>6.2f}  "
+              f"{statistics.fmean(timings):>6.2f}  "
               f"{percentile(cpu, 0.5):>7.2f}  {percentile(cpu, 0.99):>7.2f}  "
               f"{statistics.fmean(cpu):>8.2f}  {answered / len(messages):>8.2f}")
     return 0

@@ -35,6 +35,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from logic import faq_semantic
 from logic.faq_lexicon import INTENT_CONCEPTS
 from logic.text_normalise import (
     QUALIFIERS,
@@ -51,13 +52,14 @@ from logic.text_normalise import (
 
 # --- Coefficients printed by bench/faq_calibrate.py (see the module docstring).
 RANK_FEATURES = ('word', 'char', 'doc', 'keyword', 'coverage', 'missing', 'intent_gap', 'rev',
-                 'uncovered', 'type_agree', 'type_clash', 'ans_cover')
-RANK_WEIGHTS = np.array([-0.0758, 0.0902, 0.1601, 0.1117, 0.1874, -0.0614, 0.0123, 0.0136, -0.0084,
-                         0.0080, -0.0080, 0.2632])
+                 'uncovered', 'type_agree', 'type_clash', 'ans_cover', 'sem', 'sem_ans')
+RANK_WEIGHTS = np.array([-0.0055, -0.0017, 0.0313, 0.1252, 0.1257, -0.0281, -0.0033, -0.0069,
+                         -0.0008, 0.0019, -0.0019, 0.1677, 0.2958, 0.2041])
 CONF_FEATURES = ('score', 'margin', 'coverage', 'keyword', 'missing', 'intent_gap', 'cov_x_rev',
-                 'subject_gap', 'ans_cover')
-CONF_COEF = np.array([4.3961, 9.4806, 1.0016, -0.4777, -2.1359, -0.2505, 0.9417, 0.1257, 1.3987])
-CONF_INTERCEPT = -2.4822
+                 'subject_gap', 'ans_cover', 'sem_margin', 'ans_margin')
+CONF_COEF = np.array([5.3701, 3.6317, 1.0944, 0.0567, -1.6744, -0.4417, 0.8795, -0.2092, 1.8733,
+                      2.9219, 2.9126])
+CONF_INTERCEPT = -1.7899
 # --- end of fitted coefficients.
 
 COVERAGE_FLOOR = 0.75  # share of a never-seen word's weight a message must carry in full
@@ -249,6 +251,10 @@ class FaqIndex:
             for term in set(to_terms(content_words(faq.answer))):
                 ans_rows.setdefault(term, []).append(i)
         self._ans_rows = {t: np.array(r, dtype=np.int64) for t, r in ans_rows.items()}
+        # Sentence vectors of every phrasing (rows in var_starts order) and of each answer.
+        self._var_vec = faq_semantic.embed_cached(
+            [t for faq in self._faqs for t in (faq.question, *faq.alternative_questions)])
+        self._ans_vec = faq_semantic.embed_cached([faq.answer for faq in self._faqs])
         self._typos = TypoFixer(surface | lexicon_vocabulary())
         self._ready = True
 
@@ -342,9 +348,15 @@ class FaqIndex:
         q_types = question_type_mask(text)
         type_agree = ((self._types & q_types) != 0).astype(float)
         type_clash = (1.0 - type_agree) if q_types else np.zeros(len(self._faqs))
+        # Meaning rather than words: how close the message's sentence vector is to each FAQ's
+        # closest phrasing and to its answer, relative to the closest FAQ (short messages are
+        # close to everything, so only the differences between FAQs tell).
+        vec = faq_semantic.embed([text])[0]
+        sem = np.maximum.reduceat(self._var_vec @ vec, self._var_starts)
+        sem_ans = self._ans_vec @ vec
         features = np.column_stack(
             [word_sim, char_sim, doc_sim, keyword, coverage, missing, intent_gap, rev, uncovered,
-             type_agree, type_clash, ans_cover])
+             type_agree, type_clash, ans_cover, sem - sem.max(), sem_ans - sem_ans.max()])
         subject_gap = float(bool(SUBJECTS.intersection(unknown_terms)))
         return Evidence(features, unknown / total, subject_gap)
 
@@ -380,8 +392,7 @@ class FaqIndex:
         score = ev.features @ RANK_WEIGHTS
         # Only FAQs sharing something with the message are candidates ("missing" and
         # "strength" are not evidence of a match).
-        matched = np.flatnonzero(ev.features[:, [RANK_FEATURES.index(n) for n in _EVIDENCE]]
-                                 .max(axis=1) > 0)
+        matched = candidates(ev)
         if matched.size > limit:
             matched = matched[np.argpartition(-score[matched], limit - 1)[:limit]]
         order = matched[np.argsort(-score[matched], kind="stable")]
@@ -405,24 +416,39 @@ class FaqIndex:
         return best[0] if best and best[0].confidence >= threshold else None
 
 
+_EVIDENCE_COLS = [RANK_FEATURES.index(n) for n in _EVIDENCE]
+
+
+def candidates(ev: Evidence) -> np.ndarray:
+    """Indices of the FAQs that share something with the message (words, character n-grams,
+    keywords); "missing" and the other features are not evidence of a match."""
+    return np.flatnonzero(ev.features[:, _EVIDENCE_COLS].max(axis=1) > 0)
+
+
+def _margin(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Per FAQ in `order`: its value minus the highest other FAQ's (positive only for the top)."""
+    if values.size > 1:
+        second, best = np.partition(values, -2)[-2:]
+    else:
+        best, second = (values[0] if values.size else 0.0), 0.0
+    chosen = values[order]
+    return np.where(chosen >= best, chosen - second, chosen - best)
+
+
 def confidence_features(ev: Evidence, score: np.ndarray, order: np.ndarray) -> np.ndarray:
     """Features of CONF_FEATURES for the FAQs in `order` (rows), given all FAQs' scores."""
-    if score.size > 1:
-        top2 = np.partition(score, -2)[-2:]
-        best, second = top2[1], top2[0]
-    else:
-        best, second = (score[0] if score.size else 0.0), 0.0
-    chosen = score[order]
-    f = ev.features[order]
-    named = dict(zip(RANK_FEATURES, f.T, strict=True))
-    # Margin over the strongest other FAQ: positive only for the leader.
-    named["margin"] = np.where(chosen >= best, chosen - second, chosen - best)
-    named["score"] = chosen
+    named = dict(zip(RANK_FEATURES, ev.features[order].T, strict=True))
+    named["margin"] = _margin(score, order)
+    named["score"] = score[order]
     # Both directions at once: the FAQ explains the message and the message asks for most
     # of the FAQ's phrasing. Either alone is common in near-misses ("gift wrapping").
     named["cov_x_rev"] = named["coverage"] * named["rev"]
     # An animal or vehicle the business never mentions ("sports massage for horses").
     named["subject_gap"] = np.full(len(order), ev.subject_gap)
+    # How much closer in meaning the FAQ's phrasings, and its answer, are to the message than
+    # any other FAQ's: the words may point at one FAQ while the sense points at another.
+    named["sem_margin"] = _margin(ev.features[:, RANK_FEATURES.index("sem")], order)
+    named["ans_margin"] = _margin(ev.features[:, RANK_FEATURES.index("sem_ans")], order)
     return np.column_stack([named[n] for n in CONF_FEATURES])
 
 
