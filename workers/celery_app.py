@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from celery import Celery, Task
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_init
 from flask import Flask
 
 
@@ -12,6 +12,18 @@ def _keep_app_logging(**_kwargs: object) -> None:
 
     Connecting this signal stops Celery from replacing the root logger's handlers.
     """
+
+
+@worker_init.connect
+def _load_sentence_encoder(**_kwargs: object) -> None:
+    """Load the FAQ matcher's sentence encoder (~1 s, ~120 MB) in the worker's main process.
+
+    Pool processes are forked from it, so they share its weights instead of each loading its
+    own copy when its first FAQ message arrives.
+    """
+    from logic import faq_semantic
+
+    faq_semantic.warm()
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -44,3 +44,13 @@ def test_cache_is_bounded(monkeypatch) -> None:
     monkeypatch.setattr(faq_semantic, "CACHE_SIZE", 3)
     faq_semantic.embed_cached([f"bounded cache text {i}" for i in range(5)])
     assert len(faq_semantic._cache) <= 3
+
+
+def test_a_worker_loads_the_encoder_before_forking_its_pool(monkeypatch) -> None:
+    from celery.signals import worker_init
+
+    import workers.celery_app  # noqa: F401  (connects the handler)
+
+    monkeypatch.setattr(faq_semantic, "_encoder", None)
+    worker_init.send(sender=None)
+    assert faq_semantic._encoder is not None
