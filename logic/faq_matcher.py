@@ -9,20 +9,23 @@ message expresses (price, cancel, a problem report, ...), whether the kind of an
 message asks for (price, time, place, procedure, policy, ...; faq_lexicon.QUESTION_TYPES)
 agrees with the kinds the FAQ's phrasings ask for, and how much of the message is in words that
 only the FAQ's answer uses ("is physio covered by my insurance" -> "Do you accept health
-insurance?", answered "most policies cover ..."). The answer only supports a match: an FAQ
-is a candidate through its questions and keywords. A fixed linear score over these ranks
-FAQs; a logistic model over the leader's evidence (score, margin over the runner-up, coverage,
-coverage x reverse coverage, whether the message names a kind of animal or vehicle that no FAQ
-of the business mentions, answer coverage, ...) turns it into the probability that the answer
-is right. Both
+insurance?", answered "most policies cover ..."), and how close the message is in meaning to
+the FAQ's closest phrasing and to its answer (sentence vectors of the Universal Sentence
+Encoder, logic/faq_semantic.py: "how long till I get the photos back" is about receiving the
+photos, not about how long the shoot lasts). The answer and the meaning only support a match:
+an FAQ is a candidate through the words of its questions and keywords. A fixed linear score
+over these ranks FAQs; a logistic model over the leader's evidence (score, margin over the
+runner-up, coverage, coverage x reverse coverage, whether the message names a kind of animal
+or vehicle that no FAQ of the business mentions, answer coverage, its margin in meaning over
+the next FAQ, ...) turns it into the probability that the answer is right. Both
 sets of coefficients were fitted offline by bench/faq_calibrate.py on fourteen businesses
 (tests/data/faq_calibration*.json: physio, dog groomer, yoga studio, barber, vet, car garage,
 restaurant; faq_eval.json: salon; faq_independent_*.json: tattoo studio, driving school, swim
 school, escape rooms, home cleaning, nail salon): the confidence on the last six only, whose
 customer messages were written by someone who never saw the FAQs, as real customers write, and
 the ranking mostly on them (fitted on messages written with the FAQs in view the matcher was
-over-confident on such messages); regularisation chosen by leave-one-business-out log-loss;
-nothing is trained at run time.
+over-confident on such messages); regularisation chosen by leave-one-business-out average
+precision (ranking) and log-loss (confidence); nothing is trained at run time.
 """
 
 from __future__ import annotations
