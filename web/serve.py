@@ -65,6 +65,12 @@ def main() -> None:
     if args.demo:
         _print_demo(app, settings.port)
     socketio.start_background_task(heartbeat_loop, app)
+    if not settings.redis_url:
+        # Embedded mode runs the tasks, the FAQ bot among them, in this process: load its
+        # sentence encoder now rather than stall the hub for a second on the first question.
+        from logic import faq_semantic
+
+        faq_semantic.warm()
     # Everything loaded so far lives as long as the process: keep it out of the garbage
     # collector's full passes, which otherwise stall every socket for a few hundred ms.
     gc.collect()
