@@ -393,8 +393,6 @@ class FaqIndex:
         if ev is None or limit <= 0:
             return []
         score = ev.features @ RANK_WEIGHTS
-        # Only FAQs sharing something with the message are candidates ("missing" and
-        # "strength" are not evidence of a match).
         matched = candidates(ev)
         if matched.size > limit:
             matched = matched[np.argpartition(-score[matched], limit - 1)[:limit]]
