@@ -41,7 +41,7 @@ MAX_BATCH = 256
 CLAIM_SQL = """
 UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = :now
 WHERE id = :room_id AND status != 'closed' AND {visible}
-RETURNING last_seq, type, status, id
+RETURNING last_seq, type, status
 """
 VISIBLE_TO_CUSTOMER = "type = 'customer' AND customer_id = :actor_id"
 VISIBLE_TO_STAFF = (
@@ -306,7 +306,7 @@ class MessageWriter:
         claimed = cursor.fetchone()
         if claimed is None:
             return None
-        seq, room_type, status, _room_id = claimed
+        seq, room_type, status = claimed
         params.update(seq=seq, automation_state="pending" if room_type == "customer"
                       and not item.is_staff else "none")
         cursor.execute(INSERT_SQL, params)

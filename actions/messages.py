@@ -53,8 +53,7 @@ def _next_seq(room: Room) -> int:
     return seq
 
 
-_CLAIM_COLUMNS = (column("last_seq", Integer), column("type", String), column("status", String),
-                  column("id", Integer))
+_CLAIM_COLUMNS = (column("last_seq", Integer), column("type", String), column("status", String))
 _CLAIM_AS_CUSTOMER = text(message_writer.CLAIM_SQL.format(
     visible=message_writer.VISIBLE_TO_CUSTOMER
 )).bindparams(bindparam("now", type_=TZDateTime)).columns(*_CLAIM_COLUMNS)
@@ -147,7 +146,7 @@ def _claim_seq(actor: Actor, room_id: int) -> tuple[int, str, str] | None:
     else:
         statement = _CLAIM_AS_CUSTOMER
     row = db.session.execute(statement, params).one_or_none()
-    return None if row is None else (row[0], row[1], row[2])
+    return None if row is None else tuple(row)
 
 
 def _refusal(actor: Actor, room_id: int) -> Exception:
