@@ -11,7 +11,7 @@ from actions import faq_index, tx
 from actions.actors import Actor, require_staff
 from actions.blocking import run_blocking
 from actions.errors import Conflict, InvalidInput, NotFound
-from logic.faq_matcher import Candidate, FaqIndex, is_small_talk
+from logic.faq_matcher import Candidate, FaqIndex, answer, is_small_talk
 from models import Business, Faq, db
 
 MAX_QUESTION = 500
@@ -175,12 +175,10 @@ def delete(actor: Actor, faq_id: int) -> None:
 def _score(index: FaqIndex, text: str,
            threshold: float) -> tuple[Candidate | None, list[Candidate], bool]:
     candidates = index.rank(text, limit=CANDIDATES)
-    # What the automation decides (index.match is rank()[0] at or above the threshold, and
-    # small talk is never answered), so the preview is exactly what the bot would post;
-    # scored once.
+    # What the automation decides (small talk is never answered), so the preview is exactly
+    # what the bot would post; the message is scored once.
     small_talk = is_small_talk(text)
-    best = candidates[0] if candidates and not small_talk \
-        and candidates[0].confidence >= threshold else None
+    best = None if small_talk else answer(candidates, threshold)
     return best, candidates, small_talk
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from logic.faq_matcher import DEFAULT_THRESHOLD, FaqDoc, FaqIndex  # noqa: E402
+from logic.faq_matcher import FaqDoc, FaqIndex, answer  # noqa: E402
 
 SERVICES = (
     "haircut", "blow dry", "balayage", "highlights", "root touch up", "keratin treatment",
@@ -138,11 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         timings, cpu, answered = [], [], 0
         for text in messages:
             start, start_cpu = time.perf_counter(), time.process_time()
-            ranked = index.rank(text, limit=5)
-            hit = ranked and ranked[0].confidence >= DEFAULT_THRESHOLD
+            hit = answer(index.rank(text, limit=5))
             cpu.append((time.process_time() - start_cpu) * 1000)
             timings.append((time.perf_counter() - start) * 1000)
-            answered += bool(hit)
+            answered += hit is not None
         print(f"{len(index):>6}  {build_ms:>7.1f}  {rebuild_ms:>7.1f}  "
               f"{percentile(timings, 0.5):>6.2f}  {percentile(timings, 0.99):>6.2f}  "
               f"{statistics.fmean(timings):>6.2f}  "

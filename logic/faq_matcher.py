@@ -413,8 +413,14 @@ class FaqIndex:
 
     def match(self, text: str, threshold: float = DEFAULT_THRESHOLD) -> Candidate | None:
         """The best FAQ if its confidence reaches the threshold, else None."""
-        best = self.rank(text, limit=1)
-        return best[0] if best and best[0].confidence >= threshold else None
+        return answer(self.rank(text, limit=1), threshold)
+
+
+def answer(ranked: Sequence[Candidate], threshold: float = DEFAULT_THRESHOLD
+           ) -> Candidate | None:
+    """The answer a ranking gives: its leader if confident enough (rank()[0] is the leader
+    whatever the limit, so any rank() of the message gives what match() gives)."""
+    return ranked[0] if ranked and ranked[0].confidence >= threshold else None
 
 
 _EVIDENCE_COLS = [RANK_FEATURES.index(n) for n in _EVIDENCE]
