@@ -91,17 +91,17 @@ TYPE_NAMES: tuple[str, ...] = tuple(QUESTION_TYPES)
 _TYPE_RES = [re.compile("|".join(f"(?:{p})" for p in pats)) for pats in QUESTION_TYPES.values()]
 
 
-def question_types(text: str) -> frozenset[str]:
-    """The kinds of answer a message asks for (faq_lexicon.QUESTION_TYPES); empty if none."""
-    joined = _expanded(text)
-    return frozenset(name for name, rx in zip(TYPE_NAMES, _TYPE_RES, strict=True)
-                     if rx.search(joined))
-
-
 def question_type_mask(text: str) -> int:
-    """question_types as a bit mask (bit i: TYPE_NAMES[i]), for vectorised comparisons."""
+    """The kinds of answer a message asks for (faq_lexicon.QUESTION_TYPES) as a bit mask
+    (bit i: TYPE_NAMES[i]), for vectorised comparisons; 0 if none."""
     joined = _expanded(text)
     return sum(1 << i for i, rx in enumerate(_TYPE_RES) if rx.search(joined))
+
+
+def question_types(text: str) -> frozenset[str]:
+    """question_type_mask by name."""
+    mask = question_type_mask(text)
+    return frozenset(name for i, name in enumerate(TYPE_NAMES) if mask >> i & 1)
 
 
 def content_words(text: str) -> list[str]:
