@@ -246,20 +246,28 @@ def _fit_rank_weights(parts: list[Part]) -> np.ndarray:
     return w / np.abs(w).sum()  # scale is arbitrary for ranking; keep scores in ~[0, 1]
 
 
+def leader(part: Part, text: str, weights: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """The FAQ rank(text, limit=1) would propose (its index) and its confidence features;
+    None where the matcher proposes nothing (nothing understood, or no candidate)."""
+    ev = part.evidence(text)
+    matched = np.empty(0, dtype=np.int64) if ev is None else fm.candidates(ev)
+    if ev is None or not matched.size:
+        return None
+    score = ev.features @ weights
+    top = int(matched[int(np.argmax(score[matched]))])
+    return top, fm.confidence_features(ev, score, np.array([top]))[0]
+
+
 def confidence_rows(parts: list[Part], weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows, labels = [], []
     for part in parts:
         for text, label in part.queries:
-            ev = part.evidence(text)
-            if ev is None:
+            found = leader(part, text, weights)
+            if found is None:
                 continue  # the matcher never answers these; nothing to calibrate
-            matched = fm.candidates(ev)
-            if not matched.size:
-                continue  # nor these
-            score = ev.features @ weights
-            top = matched[[int(np.argmax(score[matched]))]]
-            rows.append(fm.confidence_features(ev, score, top)[0])
-            labels.append(1.0 if part.ids[top[0]] == label else 0.0)
+            top, row = found
+            rows.append(row)
+            labels.append(1.0 if part.ids[top] == label else 0.0)
     return np.array(rows), np.array(labels)
 
 
@@ -320,14 +328,12 @@ def predict(part: Part, fitted: Fitted) -> list[Prediction]:
     weights, coef, intercept = fitted
     out = []
     for text, label in part.queries:
-        ev = part.evidence(text)
-        matched = np.empty(0, dtype=np.int64) if ev is None else fm.candidates(ev)
-        if ev is None or not matched.size:
+        found = leader(part, text, weights)
+        if found is None:
             out.append(Prediction(None, None, label))
             continue
-        score = ev.features @ weights
-        top = matched[int(np.argmax(score[matched]))]
-        z = fm.confidence_features(ev, score, np.array([top]))[0] @ coef + intercept
+        top, row = found
+        z = row @ coef + intercept
         conf = round(float(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))), 4)
         out.append(Prediction(conf, part.ids[top], label))
     return out
