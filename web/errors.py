@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import jsonify
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from actions import tx
-from actions.errors import DomainError
+from actions.errors import DomainError, InvalidInput
+from web.schemas import INT64_MAX, bounded_int
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +70,63 @@ def _flat(value):
         yield value
 
 
+class _StrictJSON(DefaultJSONProvider):
+    """Request bodies that json.loads cannot take calmly become a 400, not a 500: nesting
+    deeper than the stack (RecursionError) and integers of thousands of digits."""
+
+    def loads(self, s: str | bytes, **kwargs: object) -> object:
+        kwargs.setdefault("parse_int", bounded_int)
+        try:
+            return json.loads(s, **kwargs)
+        except RecursionError:
+            raise InvalidInput("The JSON body is nested too deeply.") from None
+
+
+class _Int64Converter(IntegerConverter):
+    """`<int:id>` that does not match past 64 bits: such an id cannot exist (404), and
+    SQLite cannot even bind it (OverflowError, a 500 before). The digit count is part of the
+    pattern so a longer number matches no rule at all (404) instead of failing conversion."""
+
+    regex = r"\d{1,19}"
+
+    def __init__(self, map, *args: object, **kwargs: object) -> None:  # noqa: A002
+        kwargs.setdefault("max", INT64_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+# eventlet's server answers a header line over 8 KB (or 64 KB of headers) with an empty
+# `400 Header Line Too Long`, and http.server a line over 64 KB with an HTML 431, before the
+# app sees the request. Up to this size the app answers instead, with its JSON errors (an
+# over-long bearer token is a 401 like any bad token); past it the server's own refusal is JSON.
+MAX_HEADER_BYTES = 128 * 1024
+_SERVER_ERROR_JSON = '{"error": {"code": "invalid_request", "message": "%(message)s"}}'
+
+
+def _let_the_app_answer_long_headers() -> None:
+    wsgi = sys.modules.get("eventlet.wsgi")
+    if wsgi is None:
+        return
+    import http.client
+
+    http.client._MAXLINE = max(http.client._MAXLINE, MAX_HEADER_BYTES)
+    # Above http.client's line limit, so its JSON-formatted 431 answers before eventlet's 400.
+    wsgi.MAX_HEADER_LINE = max(wsgi.MAX_HEADER_LINE, http.client._MAXLINE + 2)
+    wsgi.MAX_TOTAL_HEADER_SIZE = max(wsgi.MAX_TOTAL_HEADER_SIZE, 4 * MAX_HEADER_BYTES)
+    wsgi.HttpProtocol.error_message_format = _SERVER_ERROR_JSON
+    wsgi.HttpProtocol.error_content_type = "application/json"
+
+
 def register_error_handlers(app: APIFlask) -> None:
+    """Map every error to the contract's JSON shape, and refuse unparseable input as one.
+
+    Called before the blueprints are registered, so the id converter applies to every route.
+    """
+    sort_keys = app.json.sort_keys
+    app.json = _StrictJSON(app)
+    app.json.sort_keys = sort_keys
+    app.url_map.converters["int"] = _Int64Converter
+    _let_the_app_answer_long_headers()
+
     @app.error_processor
     def http_error(error: HTTPError):
         status = error.status_code

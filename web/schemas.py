@@ -11,21 +11,58 @@ from actions.errors import InvalidInput
 Name = lambda: String(required=True, validate=Length(1, 120))  # noqa: E731
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def refuse_nul(payload: object) -> None:
-    """PostgreSQL cannot store a NUL character in text: refuse a payload holding one, in any
-    string or key, before it reaches the domain. Both transports call this."""
-    if _holds_nul(payload):
-        raise InvalidInput("Text must not contain NUL (\\u0000) characters.")
+    """Refuse, before it reaches the domain, a payload that no database can store: a NUL
+    character (PostgreSQL text cannot hold one) or a lone surrogate (not encodable as UTF-8)
+    in any string or key, or an integer outside 64 bits. Both transports call this."""
+    problem = _unstorable(payload)
+    if problem:
+        raise InvalidInput(problem)
 
 
-def _holds_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+def _unstorable(payload: object) -> str | None:
+    # A loop, not recursion: a payload as deep as the decoder allows must not overflow the stack.
+    stack = [payload]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            problem = _bad_text(value)
+            if problem:
+                return problem
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, int) and not isinstance(value, bool) and not (
+                INT64_MIN <= value <= INT64_MAX):
+            return "Numbers must fit in 64 bits."
+    return None
+
+
+def _bad_text(text: str) -> str | None:
+    if "\x00" in text:
+        return "Text must not contain NUL (\\u0000) characters."
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "Text must be valid Unicode (no lone surrogates such as \\ud800)."
+    return None
+
+
+def bounded_int(text: str) -> int:
+    """JSON's parse_int: a number of thousands of digits costs quadratic time to convert
+    and fits no column, so anything past 64 bits is refused before it is converted."""
+    if len(text) > 20:
+        raise InvalidInput("Numbers must fit in 64 bits.")
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidInput("Numbers must fit in 64 bits.")
+    return value
 
 
 class StrictBool(Boolean):

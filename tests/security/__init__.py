@@ -1,0 +1,1 @@
+"""Attacks and bad days of issue 12, each a test that failed before its fix."""
