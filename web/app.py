@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from actions import events, presence, rate_limits
 from actions.errors import TooLarge
+from web import socket_queue
 from web.config import Settings
 from web.errors import register_error_handlers
 from web.extensions import db, jwt, migrate, socketio
@@ -162,9 +163,12 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
         import web.chat_socket  # noqa: F401
         import web.realtime  # noqa: F401  (registers the socket handlers)
 
+        # client_manager always given: init_app keeps options between calls, so an embedded
+        # app after a Redis one must say it wants the in-memory manager (None).
         socketio.init_app(
             app,
-            message_queue=redis_url,
+            client_manager=socket_queue.client_manager(
+                redis_url, settings.socketio_channel, (events.NAMESPACE,)),
             async_mode=app.config.get("ASYNC_MODE", settings.async_mode),
             cors_allowed_origins=settings.cors_allowed_origins,
             logger=False,
@@ -173,6 +177,8 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
             ping_timeout=20,
             max_http_buffer_size=1_000_000,
         )
+        if settings.socketio_debug_counters:
+            socket_queue.register_debug_counters(app, socketio)
         events.configure(_local_emitter)
     else:
         events.configure(_queue_emitter(redis_url))
@@ -202,13 +208,14 @@ def _queue_emitter(redis_url: str | None):
     """Workers emit through a write-only client of the message queue."""
     if not redis_url:
         return _local_emitter  # embedded mode: tasks run inside the web process
-    from flask_socketio import SocketIO
+    from web.socket_queue_wire import QueueEmitter
 
-    # threading: a worker must not pull in eventlet just to publish.
-    external = SocketIO(message_queue=redis_url, async_mode="threading")
+    # Plain redis-py, no Socket.IO server and no eventlet: a worker only publishes, on the
+    # same per-room channels and in the same format as the web processes.
+    external = QueueEmitter(redis_url, Settings.from_env().socketio_channel)
 
     def emit(event_name: str, payload: dict, to: str, skip_sid: str | None) -> None:
-        external.emit(event_name, payload, to=to, namespace=events.NAMESPACE)
+        external.emit(event_name, payload, events.NAMESPACE, room=to, skip_sid=skip_sid)
 
     return emit
 

@@ -87,6 +87,10 @@ class Settings:
     typing_expiry_ms: int
     log_level: str
     log_json: bool
+    # Prefix of the Socket.IO message queue's Redis channels (the Redis db number is added).
+    socketio_channel: str = "bookingchat"
+    # Serve GET /_debug/socket-queue (the message queue's counters); for tests and debugging.
+    socketio_debug_counters: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -127,4 +131,7 @@ class Settings:
             typing_expiry_ms=_int("TYPING_EXPIRY_MS", 6000),
             log_level=_str("LOG_LEVEL", "INFO"),
             log_json=_str("LOG_FORMAT", "text") == "json",
+            socketio_channel=_str("SOCKETIO_CHANNEL", "bookingchat"),
+            socketio_debug_counters=(_str("SOCKETIO_DEBUG_COUNTERS", "0") or "0").lower()
+            in ("1", "true", "yes"),
         )
