@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 import ssl
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -47,8 +48,58 @@ def redis_ssl_options(url: str | None) -> dict | None:
 
 def _instance_dir() -> Path:
     path = Path(_str("INSTANCE_PATH", str(ROOT / "instance")))
-    path.mkdir(parents=True, exist_ok=True)
+    # It holds the generated signing key and, by default, the database with password hashes.
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+def _private_sqlite_file(database_url: str) -> None:
+    """Create the SQLite file (and its folder) readable by this user only, before SQLite
+    creates it with the umask's world-readable default; its WAL files follow its mode."""
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix) or ":memory:" in database_url:
+        return
+    path = Path(database_url[len(prefix):].split("?", 1)[0])
+    if not path.name:
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = path.stat().st_mode
+        if mode & 0o077 and path.stat().st_uid == os.getuid():
+            os.chmod(path, stat.S_IMODE(mode) & 0o700)
+
+
+class WeakSecret(RuntimeError):
+    """Raised at start-up: a deployment must not sign tokens with a guessable key."""
+
+
+# Shorter than this, an HS256 key can be brute-forced from one token offline.
+MIN_SECRET_BYTES = 32
+
+
+def _example_secrets() -> set[str]:
+    found = {"change-me-to-a-long-random-string"}  # in case .env.example is not deployed
+    try:
+        for line in (ROOT / ".env.example").read_text().splitlines():
+            if line.startswith("JWT_SECRET_KEY="):
+                found.add(line.split("=", 1)[1].strip())
+    except OSError:
+        pass
+    return found
+
+
+def _check_secret(secret: str, production: bool) -> None:
+    if not production:
+        return  # the embedded mode is a developer's machine; its default key is generated
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise WeakSecret(f"JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes outside the "
+                         "embedded mode; generate one with: python3 -c 'import secrets; "
+                         "print(secrets.token_urlsafe(48))'")
+    if secret in _example_secrets():
+        raise WeakSecret("JWT_SECRET_KEY is the example value from .env.example; set a random "
+                         "key of your own.")
 
 
 def _jwt_secret(instance: Path) -> str:
@@ -107,13 +158,18 @@ class Settings:
             cors = [o.strip() for o in origins.split(",") if o.strip()]
         else:
             cors = None  # Flask-SocketIO's default: the server's own origin
+        database_url = normalise_database_url(
+            _str("DATABASE_URL", f"sqlite:///{instance / 'chat.db'}"))
+        _private_sqlite_file(database_url)
+        redis_url = _str("REDIS_URL")
+        jwt_secret = _jwt_secret(instance)
+        # Production is anything but the embedded quick start: Redis, or APP_ENV=production.
+        _check_secret(jwt_secret, production=bool(redis_url) or _str("APP_ENV") == "production")
         return cls(
             instance_path=instance,
-            database_url=normalise_database_url(
-                _str("DATABASE_URL", f"sqlite:///{instance / 'chat.db'}")
-            ),
-            redis_url=_str("REDIS_URL"),
-            jwt_secret_key=_jwt_secret(instance),
+            database_url=database_url,
+            redis_url=redis_url,
+            jwt_secret_key=jwt_secret,
             jwt_algorithm=_str("JWT_ALGORITHM", "HS256"),
             access_token_minutes=_int("JWT_ACCESS_TOKEN_MINUTES", 15),
             refresh_token_days=_int("JWT_REFRESH_TOKEN_DAYS", 30),
