@@ -1,17 +1,19 @@
 """Accounts, credentials and token revocation."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from actions import rate_limits, tx
 from actions.blocking import run_blocking
 from actions.errors import Conflict, Unauthorized
 from models import RevokedToken, User, db
+from models.user import AuthSession
 
 _hasher = PasswordHasher()
 # Verifying against a dummy hash for unknown emails keeps response times alike,
@@ -83,13 +85,50 @@ def get_user(user_id: int) -> User:
     return user
 
 
-def is_revoked(jti: str) -> bool:
+def start_session(user_id: int, lifetime: timedelta) -> str:
+    """Record a sign-in; its id goes into every token of it as the `fam` claim."""
+    session_id = uuid.uuid4().hex
+    db.session.add(AuthSession(id=session_id, user_id=user_id,
+                               expires_at=datetime.now(UTC) + lifetime))
+    tx.commit()
+    return session_id
+
+
+def is_revoked(jti: str, session_id: str | None = None) -> bool:
+    """A token of a sign-in is as good as its session (one look-up); a token from before
+    sessions existed is checked by its own id."""
+    if session_id is not None:
+        row = db.session.execute(select(AuthSession.revoked_at)
+                                 .where(AuthSession.id == session_id)).first()
+        # No row: purged after expiry, or never issued here.
+        return row is None or row.revoked_at is not None
     return db.session.get(RevokedToken, jti) is not None
+
+
+def end_session(session_id: str) -> None:
+    """Log out one sign-in: its refresh token and every access token refreshed from it."""
+    db.session.execute(update(AuthSession)
+                       .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+                       .values(revoked_at=datetime.now(UTC)))
+    tx.commit()
+
+
+def end_all_sessions(user_id: int) -> list[str]:
+    """Log out everywhere; returns the ids of the sessions that were still live."""
+    now = datetime.now(UTC)
+    live = list(db.session.scalars(select(AuthSession.id).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > now)))
+    if live:
+        db.session.execute(update(AuthSession).where(AuthSession.id.in_(live))
+                           .values(revoked_at=now))
+    tx.commit()
+    return live
 
 
 def revoke(jti: str, user_id: int, token_type: str, expires_at: int) -> None:
     """Record the token as revoked; repeating it is harmless."""
-    if is_revoked(jti):
+    if db.session.get(RevokedToken, jti) is not None:
         return
     db.session.add(
         RevokedToken(
@@ -108,5 +147,6 @@ def revoke(jti: str, user_id: int, token_type: str, expires_at: int) -> None:
 def purge_expired_revocations(now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     deleted = db.session.query(RevokedToken).filter(RevokedToken.expires_at < now).delete()
+    deleted += db.session.query(AuthSession).filter(AuthSession.expires_at < now).delete()
     tx.commit()
     return deleted

@@ -56,3 +56,17 @@ class RevokedToken(db.Model):
     token_type: Mapped[str] = mapped_column(String(16))
     expires_at: Mapped[datetime] = mapped_column(TZDateTime, index=True)
     revoked_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class AuthSession(db.Model):
+    """One sign-in: its refresh token and every access token refreshed from it share its id
+    (the `fam` claim), so logout ends all of them, and their sockets, at once."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # When its refresh token expires; the row can be purged after that.
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)

@@ -5,9 +5,10 @@ from apiflask import APIBlueprint
 from flask_jwt_extended import get_jwt, jwt_required
 
 from actions import auth
+from actions.errors import Unauthorized
 from web import presence_hooks
-from web.schemas import AccessOut, AuthOut, LoginIn, RegisterIn, UserEnvelope
-from web.tokens import access_token_for, current_actor, tokens_for
+from web.schemas import AccessOut, AuthOut, LoginIn, LogoutIn, RegisterIn, UserEnvelope
+from web.tokens import SESSION_CLAIM, access_token_for, current_actor, session_of, tokens_for
 
 bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Identity")
 
@@ -36,19 +37,36 @@ def login(body: dict):
 @bp.doc(summary="Exchange a refresh token for a new access token", security="BearerAuth",
         responses=[401])
 def refresh():
-    user = auth.get_user(int(get_jwt()["sub"]))
-    return {"access_token": access_token_for(user)}
+    claims = get_jwt()
+    if SESSION_CLAIM not in claims:
+        # Issued before sign-ins were sessions: it could not be logged out, so sign in again.
+        raise Unauthorized("This refresh token is no longer accepted; sign in again.")
+    user = auth.get_user(int(claims["sub"]))
+    return {"access_token": access_token_for(user, claims[SESSION_CLAIM])}
 
 
 @bp.post("/logout")
 @jwt_required(verify_type=False)
+@bp.input(LogoutIn, arg_name="body")
 @bp.output({}, status_code=204)
-@bp.doc(summary="Revoke the presented token and close its live sockets",
-        security="BearerAuth", responses=[401])
-def logout():
+@bp.doc(summary="End the sign-in of the presented token (or every sign-in) and close its sockets",
+        description="Accepts the access or the refresh token. Ends the whole sign-in: its "
+        "refresh token and every access token refreshed from it stop working, and the live "
+        "sockets opened with any of them are disconnected. With `{\"everywhere\": true}` every "
+        "sign-in of the user ends and all of the user's sockets are disconnected.",
+        security="BearerAuth", responses=[400, 401])
+def logout(body: dict):
     claims = get_jwt()
-    auth.revoke(claims["jti"], int(claims["sub"]), claims["type"], claims["exp"])
-    presence_hooks.disconnect_token(claims["jti"])
+    user_id = int(claims["sub"])
+    if SESSION_CLAIM in claims:
+        auth.end_session(claims[SESSION_CLAIM])
+    else:
+        auth.revoke(claims["jti"], user_id, claims["type"], claims["exp"])
+    presence_hooks.disconnect_session(session_of(claims))
+    if body["everywhere"]:
+        for session_id in auth.end_all_sessions(user_id):
+            presence_hooks.disconnect_session(session_id)
+        presence_hooks.disconnect_user(user_id)
     return ""
 
 

@@ -1,7 +1,10 @@
 """Socket bookkeeping for the web process: actors per sid, presence, forced disconnects."""
 from __future__ import annotations
 
+import heapq
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 
 from actions import presence, presence_events
@@ -12,10 +15,12 @@ from web.extensions import socketio
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class SocketState:
     actor: Actor
+    # The sign-in its token belongs to (what logout ends), and when that token expires.
+    session: str = ""
+    expires_at: float = float("inf")
     # Rooms this socket joined: typing is relayed only there, with no database look-up.
     joined: set[int] = field(default_factory=set)
     # room id -> when "is typing" was last relayed, to throttle what one client makes a room hear.
@@ -30,12 +35,31 @@ def state_for(sid: str) -> SocketState | None:
     return _sockets.get(sid)
 
 
-def connected(sid: str, actor: Actor, token_exp: int) -> None:
-    _sockets[sid] = SocketState(actor)
-    sock = presence.Socket(sid, actor.id, actor.business_id if actor.is_staff else None,
-                           actor.jti or "")
-    if presence.store().connect(sock, token_exp):
+def _presence_record(sid: str, actor: Actor, session: str) -> presence.Socket:
+    # Filed under the session, so logout finds the sockets of every token of that sign-in.
+    return presence.Socket(sid, actor.id, actor.business_id if actor.is_staff else None, session)
+
+
+def connected(sid: str, actor: Actor, session: str, token_exp: int, session_exp: int) -> None:
+    _sockets[sid] = SocketState(actor, session, float(token_exp))
+    expire_at(sid, token_exp)
+    if presence.store().connect(_presence_record(sid, actor, session), session_exp):
         presence_events.announce_actor(actor, online=True)
+
+
+def token_refreshed(sid: str, actor: Actor, session: str, token_exp: int,
+                    session_exp: int) -> None:
+    """A live socket now runs on a newer token of the same user: move its expiry."""
+    state = _sockets.get(sid)
+    if state is None:
+        return
+    if session != state.session:
+        # Re-filed under the new sign-in; the user stays online throughout, so no announcement.
+        store = presence.store()
+        store.disconnect(sid)
+        store.connect(_presence_record(sid, actor, session), session_exp)
+    state.actor, state.session, state.expires_at = actor, session, float(token_exp)
+    expire_at(sid, token_exp)
 
 
 def disconnected(sid: str) -> None:
@@ -46,10 +70,63 @@ def disconnected(sid: str) -> None:
         presence_events.announce_actor(actor, online=False)
 
 
-def disconnect_token(jti: str) -> None:
-    """Close every live socket opened with this token, on whichever process holds it."""
-    for sid in presence.store().sids_for_token(jti):
+def disconnect_session(session: str) -> None:
+    """Close every live socket of this sign-in, on whichever process holds it."""
+    for sid in presence.store().sids_for_token(session):
         socketio.server.disconnect(sid, namespace=NAMESPACE)
+
+
+def disconnect_user(user_id: int) -> None:
+    """Close this process's sockets of the user (log out everywhere); the other processes'
+    are found by session through disconnect_session."""
+    for sid in [sid for sid, state in _sockets.items() if state.actor.id == user_id]:
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+
+
+# --- token expiry: one timer for all the sockets of this process ---------------------------
+
+_expiries: list[tuple[float, str]] = []  # a heap of (token expiry, sid); stale entries skipped
+_expiry_lock = threading.Lock()
+_expiry_loop_started = False
+EXPIRY_CHECK_SECONDS = 1.0
+
+
+def expire_at(sid: str, token_exp: float) -> None:
+    global _expiry_loop_started
+    with _expiry_lock:
+        heapq.heappush(_expiries, (float(token_exp), sid))
+        start = not _expiry_loop_started
+        _expiry_loop_started = True
+    if start:
+        socketio.start_background_task(_expiry_loop)
+
+
+def expired(state: SocketState, now: float | None = None) -> bool:
+    return state.expires_at <= (time.time() if now is None else now)
+
+
+def expiry_due() -> list[str]:
+    """The sockets whose token has expired (and was not replaced by auth:refresh)."""
+    now = time.time()
+    due = []
+    with _expiry_lock:
+        while _expiries and _expiries[0][0] <= now:
+            _, sid = heapq.heappop(_expiries)
+            state = _sockets.get(sid)
+            if state is not None and expired(state, now):
+                due.append(sid)
+    return due
+
+
+def _expiry_loop() -> None:
+    while True:
+        try:
+            for sid in expiry_due():
+                log.info("socket token expired", extra={"event": "socket.expired", "sid": sid})
+                socketio.server.disconnect(sid, namespace=NAMESPACE)
+        except Exception:
+            log.exception("socket expiry check failed")
+        socketio.sleep(EXPIRY_CHECK_SECONDS)
 
 
 def heartbeat_loop(app) -> None:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
+from datetime import timedelta
 
-from flask import request
+from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 from marshmallow import Schema, ValidationError
 
@@ -16,7 +18,7 @@ from actions.events import NAMESPACE
 from web import presence_hooks
 from web.extensions import socketio
 from web.schemas import refuse_nul
-from web.tokens import access_claims
+from web.tokens import access_claims, session_of
 
 log = logging.getLogger("realtime")
 
@@ -42,7 +44,8 @@ def on_connect(auth: object = None) -> None:
         join_room(events.business_channel(actor.business_id))
         if actor.is_owner:
             join_room(events.owners_channel(actor.business_id))
-    presence_hooks.connected(request.sid, actor, claims["exp"])
+    presence_hooks.connected(request.sid, actor, session_of(claims), claims["exp"],
+                             _session_exp())
     log.info("socket connected user=%s role=%s", actor.id, actor.role,
              extra={"event": "socket.connect", "sid": request.sid, "user_id": actor.id,
                     "role": actor.role, "business_id": actor.business_id})
@@ -52,6 +55,14 @@ def on_connect(auth: object = None) -> None:
 def on_disconnect(*_args: object) -> None:
     presence_hooks.disconnected(request.sid)
     log.info("socket disconnected", extra={"event": "socket.disconnect", "sid": request.sid})
+
+
+def _session_exp() -> int:
+    """How long the presence index keeps a socket findable by its session: as long as the
+    sign-in's refresh token lives, since auth:refresh can keep the socket up that long."""
+    lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    seconds = lifetime.total_seconds() if isinstance(lifetime, timedelta) else lifetime
+    return int(time.time() + seconds)
 
 
 def error_ack(error: DomainError) -> dict:
@@ -75,6 +86,11 @@ def socket_event(
             try:
                 if state is None:
                     raise Unauthorized()
+                if presence_hooks.expired(state):
+                    # The expiry timer will close it; nothing more is done on this token.
+                    socketio.server.disconnect(request.sid, namespace=NAMESPACE)
+                    raise Unauthorized("The access token has expired; reconnect with a new one.",
+                                       code="unauthorized")
                 if not isinstance(payload, dict):
                     raise InvalidInput("The payload must be an object.")
                 refuse_nul(payload)
@@ -106,3 +122,20 @@ def _first_error(messages: object) -> str:
             inner = value[0] if isinstance(value, list) and value else value
             return f"Invalid input. {field}: {inner}"
     return "Invalid input."
+
+
+@socket_event("auth:refresh")
+def refresh_token(sock: presence_hooks.SocketState, data: dict) -> dict:
+    """Hand a live socket the client's next access token, so it outlives the first one."""
+    try:
+        claims = access_claims(data.get("token"))
+    except Unauthorized:
+        raise Unauthorized("The token is not a valid access token.") from None
+    actor = Actor.from_claims(claims)
+    if (actor.id, actor.role, actor.business_id) != (
+            sock.actor.id, sock.actor.role, sock.actor.business_id):
+        # Another user, or a new role whose rooms this socket did not join: reconnect instead.
+        raise Unauthorized("The token belongs to another account or role; reconnect with it.")
+    presence_hooks.token_refreshed(request.sid, actor, session_of(claims), claims["exp"],
+                                   _session_exp())
+    return {"expires_at": claims["exp"]}

@@ -105,6 +105,12 @@ class LoginIn(Strict):
     password = String(required=True, validate=Length(1, 256))
 
 
+class LogoutIn(Strict):
+    everywhere = StrictBool(load_default=False, metadata={
+        "description": "true: end every sign-in of this user (all devices) and close all of "
+                       "the user's sockets; default: only the sign-in of the presented token"})
+
+
 class UserOut(Schema):
     id = Integer()
     email = String()

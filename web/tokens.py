@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from flask import current_app
 from flask_jwt_extended import (
     create_access_token,
     create_refresh_token,
@@ -18,19 +21,46 @@ from models import User
 from web.errors import error_response
 from web.extensions import jwt
 
+SESSION_CLAIM = "fam"
+
 
 def claims_for(user: User) -> dict:
     return {"role": user.role, "business_id": user.business_id, "name": user.name}
 
 
-def access_token_for(user: User) -> str:
-    return create_access_token(identity=str(user.id), additional_claims=claims_for(user))
+def session_of(claims: dict) -> str:
+    """What logout ends and sockets are filed under: the sign-in (the refresh-token family),
+    or for a token issued before sessions existed, the token itself."""
+    return claims.get(SESSION_CLAIM) or claims["jti"]
+
+
+def _current_session() -> str | None:
+    try:
+        return get_jwt().get(SESSION_CLAIM)
+    except RuntimeError:  # no token was verified in this request
+        return None
+
+
+def access_token_for(user: User, session_id: str | None = None) -> str:
+    """An access token of the given sign-in; by default that of the request's own token
+    (a new role's token after creating a business belongs to the same sign-in)."""
+    claims = claims_for(user)
+    session_id = session_id or _current_session()
+    if session_id:
+        claims[SESSION_CLAIM] = session_id
+    return create_access_token(identity=str(user.id), additional_claims=claims)
 
 
 def tokens_for(user: User) -> dict:
+    """A new sign-in: a session row and its first pair of tokens."""
+    lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    if not isinstance(lifetime, timedelta):
+        lifetime = timedelta(seconds=lifetime)
+    session_id = auth.start_session(user.id, lifetime)
     return {
-        "access_token": access_token_for(user),
-        "refresh_token": create_refresh_token(identity=str(user.id)),
+        "access_token": access_token_for(user, session_id),
+        "refresh_token": create_refresh_token(identity=str(user.id),
+                                              additional_claims={SESSION_CLAIM: session_id}),
     }
 
 
@@ -51,7 +81,8 @@ def access_claims(token: object) -> dict:
         KeyError,
     ) as exc:  # expired, bad signature, malformed
         raise Unauthorized() from exc
-    if claims.get("type") != "access" or auth.is_revoked(claims["jti"]):
+    if claims.get("type") != "access" or auth.is_revoked(claims["jti"],
+                                                         claims.get(SESSION_CLAIM)):
         raise Unauthorized()
     return claims
 
@@ -62,7 +93,7 @@ def _unauthorized(message: str):
 
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header: dict, payload: dict) -> bool:
-    return auth.is_revoked(payload["jti"])
+    return auth.is_revoked(payload["jti"], payload.get(SESSION_CLAIM))
 
 
 @jwt.unauthorized_loader

@@ -6,3 +6,4 @@ from tests.chat.conftest import (  # noqa: F401
     shop,
     web_processes,
 )
+from tests.test_socket_connect import presence_store  # noqa: F401,E402
