@@ -7,7 +7,7 @@ from flask import current_app, request
 from flask_socketio import join_room, leave_room
 
 from actions import events, messages, rooms
-from actions.errors import InvalidInput, NotFound
+from actions.errors import Conflict, InvalidInput, NotFound
 from web.chat_schemas import JoinIn, ReadIn, RoomIdIn, SendIn, TypingIn
 from web.presence_hooks import SocketState
 from web.realtime import socket_event
@@ -18,6 +18,10 @@ TYPING_MIN_INTERVAL = 1.0
 @socket_event("chat:join-room", JoinIn())
 def join(sock: SocketState, data: dict) -> dict:
     actor = sock.actor
+    cap = current_app.config["SETTINGS"].max_rooms_per_socket
+    if data["room_id"] not in sock.joined and len(sock.joined) >= cap:
+        raise Conflict(f"A socket may be in {cap} rooms at once; leave one first.",
+                       code="too_many_rooms")
     room = rooms.visible_room(actor, data["room_id"])
     # Join before reading, so a message sent meanwhile arrives as an event (the client
     # drops a seq it already has) rather than falling between the page and the event.
@@ -36,7 +40,8 @@ def leave(sock: SocketState, data: dict) -> dict:
     return {}
 
 
-@socket_event("chat:send-message", SendIn(), quick=SendIn.quick)
+# Limited by RATE_LIMIT_MESSAGES inside the send, for both transports.
+@socket_event("chat:send-message", SendIn(), quick=SendIn.quick, limited=False)
 def send(sock: SocketState, data: dict) -> dict:
     if "room_id" not in data:
         raise InvalidInput("room_id is required.")

@@ -115,6 +115,12 @@ def _jwt_secret(instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _scaled(spec: str, factor: int) -> str:
+    """`20/minute` times 5 is `100/minute` (the `limits` syntax: amount/[n] unit)."""
+    amount, _, period = spec.partition("/")
+    return f"{int(amount.strip()) * factor}/{period.strip()}"
+
+
 @dataclass
 class Settings:
     instance_path: Path
@@ -133,6 +139,10 @@ class Settings:
     async_mode: str
     rate_limit_messages: str
     rate_limit_auth: str
+    rate_limit_auth_ip: str
+    rate_limit_register: str
+    rate_limit_socket_events: str
+    max_rooms_per_socket: int
     staff_absent_minutes: int
     escalation_reminder_minutes: int
     typing_expiry_ms: int
@@ -162,6 +172,8 @@ class Settings:
             _str("DATABASE_URL", f"sqlite:///{instance / 'chat.db'}"))
         _private_sqlite_file(database_url)
         redis_url = _str("REDIS_URL")
+        # Login attempts per account from one address; the per-address limits scale from it.
+        rate_limit_auth = _str("RATE_LIMIT_AUTH", "20/minute")
         jwt_secret = _jwt_secret(instance)
         # Production is anything but the embedded quick start: Redis, or APP_ENV=production.
         _check_secret(jwt_secret, production=bool(redis_url) or _str("APP_ENV") == "production")
@@ -181,7 +193,11 @@ class Settings:
             upload_dir=Path(_str("UPLOAD_DIR", str(instance / "uploads"))),
             async_mode=_str("ASYNC_MODE", "eventlet"),
             rate_limit_messages=_str("RATE_LIMIT_MESSAGES", "30/10 seconds"),
-            rate_limit_auth=_str("RATE_LIMIT_AUTH", "20/minute"),
+            rate_limit_auth=rate_limit_auth,
+            rate_limit_auth_ip=_str("RATE_LIMIT_AUTH_IP", _scaled(rate_limit_auth, 5)),
+            rate_limit_register=_str("RATE_LIMIT_REGISTER", rate_limit_auth),
+            rate_limit_socket_events=_str("RATE_LIMIT_SOCKET_EVENTS", "60/10 seconds"),
+            max_rooms_per_socket=_int("MAX_ROOMS_PER_SOCKET", 200),
             staff_absent_minutes=_int("STAFF_ABSENT_MINUTES", 30),
             escalation_reminder_minutes=_int("ESCALATION_REMINDER_MINUTES", 15),
             typing_expiry_ms=_int("TYPING_EXPIRY_MS", 6000),

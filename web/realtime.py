@@ -11,7 +11,7 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 from marshmallow import Schema, ValidationError
 
-from actions import events, tx
+from actions import events, rate_limits, tx
 from actions.actors import Actor
 from actions.errors import DomainError, InvalidInput, Unauthorized
 from actions.events import NAMESPACE
@@ -70,13 +70,16 @@ def error_ack(error: DomainError) -> dict:
 
 
 def socket_event(
-    name: str, schema: Schema | None = None, quick: Callable[[dict], dict | None] | None = None
+    name: str, schema: Schema | None = None, quick: Callable[[dict], dict | None] | None = None,
+    limited: bool = True,
 ) -> Callable:
     """Register a handler that gets (socket state, payload) and answers with an ack dict.
 
     ``quick`` may accept the common payload faster than the schema (None: let the
     schema decide). Bad payloads and domain errors become {ok: false, error};
-    nothing escapes to crash the socket.
+    nothing escapes to crash the socket. Each event counts against the user's
+    RATE_LIMIT_SOCKET_EVENTS before any other work, unless ``limited`` is False
+    (an event with a limit of its own, such as a send).
     """
 
     def decorate(handler: Callable[[presence_hooks.SocketState, dict], dict]) -> Callable:
@@ -91,6 +94,9 @@ def socket_event(
                     socketio.server.disconnect(request.sid, namespace=NAMESPACE)
                     raise Unauthorized("The access token has expired; reconnect with a new one.",
                                        code="unauthorized")
+                if limited:
+                    rate_limits.hit(current_app.config["SETTINGS"].rate_limit_socket_events,
+                                    "socket", state.actor.id)
                 if not isinstance(payload, dict):
                     raise InvalidInput("The payload must be an object.")
                 refuse_nul(payload)
