@@ -58,18 +58,25 @@ def create_user(
     return user
 
 
-def register(email: str, password: str, name: str) -> User:
+def register(email: str, password: str, name: str, address: str = "") -> User:
+    from flask import current_app
+
+    # Per address: one source cannot mint accounts in bulk.
+    rate_limits.hit(current_app.config["SETTINGS"].rate_limit_register, "register", address)
     user = create_user(email, password, name)
     tx.commit()
     return user
 
 
-def authenticate(email: str, password: str) -> User:
+def authenticate(email: str, password: str, address: str = "") -> User:
     from flask import current_app
 
+    settings = current_app.config["SETTINGS"]
     email = normalise_email(email)
-    # Per email, so guessing one account's password is slow whatever the source address.
-    rate_limits.hit(current_app.config["SETTINGS"].rate_limit_auth, "login", email)
+    # Per address, so one source cannot spray many accounts; and per (address, account), so
+    # guessing one password is slow, while someone elsewhere cannot lock the owner out.
+    rate_limits.hit(settings.rate_limit_auth_ip, "login-from", address)
+    rate_limits.hit(settings.rate_limit_auth, "login", address, email)
     user = db.session.scalar(select(User).where(User.email == email))
     stored = user.password_hash if user else _DUMMY_HASH
     ok = run_blocking(_verify, stored, password)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from apiflask import APIBlueprint
+from flask import current_app, request
 from flask_jwt_extended import get_jwt, jwt_required
 
 from actions import auth
@@ -13,21 +14,34 @@ from web.tokens import SESSION_CLAIM, access_token_for, current_actor, session_o
 bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Identity")
 
 
+def client_address() -> str:
+    """The caller's address for the sign-in limits. Behind FORWARDED_PROXIES proxies (e.g. 1
+    on Heroku) it is the entry that the outermost of them appended to X-Forwarded-For;
+    otherwise the header is ignored, since a client can write anything there."""
+    trusted = current_app.config["SETTINGS"].forwarded_proxies
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if trusted > 0 and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if len(hops) >= trusted:
+            return hops[-trusted][:64]
+    return request.remote_addr or ""
+
+
 @bp.post("/register")
 @bp.input(RegisterIn, arg_name="body")
 @bp.output(AuthOut, status_code=201)
-@bp.doc(summary="Create a customer account", responses=[400, 409])
+@bp.doc(summary="Create a customer account", responses=[400, 409, 429])
 def register(body: dict):
-    user = auth.register(body["email"], body["password"], body["name"])
+    user = auth.register(body["email"], body["password"], body["name"], client_address())
     return {"user": user.to_dict(), **tokens_for(user)}
 
 
 @bp.post("/login")
 @bp.input(LoginIn, arg_name="body")
 @bp.output(AuthOut)
-@bp.doc(summary="Sign in with email and password", responses=[400, 401])
+@bp.doc(summary="Sign in with email and password", responses=[400, 401, 429])
 def login(body: dict):
-    user = auth.authenticate(body["email"], body["password"])
+    user = auth.authenticate(body["email"], body["password"], client_address())
     return {"user": user.to_dict(), **tokens_for(user)}
 
 

@@ -143,6 +143,7 @@ class Settings:
     rate_limit_register: str
     rate_limit_socket_events: str
     max_rooms_per_socket: int
+    forwarded_proxies: int
     staff_absent_minutes: int
     escalation_reminder_minutes: int
     typing_expiry_ms: int
@@ -198,6 +199,7 @@ class Settings:
             rate_limit_register=_str("RATE_LIMIT_REGISTER", rate_limit_auth),
             rate_limit_socket_events=_str("RATE_LIMIT_SOCKET_EVENTS", "60/10 seconds"),
             max_rooms_per_socket=_int("MAX_ROOMS_PER_SOCKET", 200),
+            forwarded_proxies=_int("FORWARDED_PROXIES", 0),
             staff_absent_minutes=_int("STAFF_ABSENT_MINUTES", 30),
             escalation_reminder_minutes=_int("ESCALATION_REMINDER_MINUTES", 15),
             typing_expiry_ms=_int("TYPING_EXPIRY_MS", 6000),
