@@ -84,6 +84,7 @@ class RoomQueueManager(Manager):
         self._outbox: collections.deque[tuple[str, str]] = collections.deque()
         self._outbox_ready = threading.Event()
         self._flusher_started = False
+        self._closing = False
         self._publisher: wire.Publisher | None = None
         self._drops = wire.DropLog("socket queue")
 
@@ -98,6 +99,15 @@ class RoomQueueManager(Manager):
                 raise RuntimeError("the Redis message queue needs eventlet's monkey patching")
         self.server.start_background_task(self._listen_forever)
         self._start_flusher()
+
+    def close(self) -> None:
+        """Stop the listener and the flusher (tests; a web process just exits)."""
+        self._closing = True
+        self._outbox_ready.set()
+        with self._send_lock:
+            conn = self._conn
+        if conn is not None:
+            conn.disconnect()  # wakes the listener out of its read
 
     def stats(self) -> dict:
         """Counters and subscriptions, for tests and the debug endpoint."""
@@ -163,7 +173,7 @@ class RoomQueueManager(Manager):
 
     def _flush_forever(self) -> None:
         self._publisher = wire.Publisher(self.redis_url)
-        while True:
+        while not self._closing:
             self._outbox_ready.wait()
             self._outbox_ready.clear()
             while self._outbox:
@@ -287,7 +297,7 @@ class RoomQueueManager(Manager):
             protocol=2)
         backoff = BACKOFF_FIRST
         last_logged = 0.0
-        while True:
+        while not self._closing:
             conn = None
             try:
                 conn = pool.make_connection()
@@ -302,6 +312,8 @@ class RoomQueueManager(Manager):
                 backoff = BACKOFF_FIRST
                 self._read(conn, pending)
             except Exception as exc:  # noqa: BLE001 - anything here means: reconnect
+                if self._closing:
+                    break
                 if not self._lost or time.monotonic() - last_logged > 10:
                     last_logged = time.monotonic()
                     log.warning("socket queue: no subscriber connection (%s: %s); retrying",

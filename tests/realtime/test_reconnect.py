@@ -1,6 +1,8 @@
 """The message queue across a Redis restart: the web processes reconnect within about a
-second, subscribe again, tell their sockets to resync, and carry messages again; while Redis
-is down an emit still reaches the local sockets and the caller sees no error."""
+second, subscribe again, tell their sockets to resync, and carry messages again.
+
+(Emits while Redis is down are in test_offline.py: every socket event now also counts against
+a rate limit kept in Redis, so a client cannot drive an emit through a web process then.)"""
 from __future__ import annotations
 
 import shutil
@@ -14,7 +16,6 @@ import pytest
 
 from tests.realtime.conftest import (
     Cluster,
-    call,
     conversation,
     join,
     send,
@@ -41,23 +42,16 @@ def test_after_a_redis_restart_sockets_resync_and_messages_flow_again(
     cluster = restartable
     chat = conversation(cluster.api("a"))
     staff, staff_events = cluster.socket("a", chat.staff)
-    customer_a, customer_a_events = cluster.socket("a", chat.customer)
     customer_b, customer_b_events = cluster.socket("b", chat.customer)
-    for client in (staff, customer_a, customer_b):
+    for client in (staff, customer_b):
         join(client, chat.room_id)
 
     cluster.redis.stop()
-    # Redis is down: the typing relay (an emit, nothing stored) still answers and still
-    # reaches the sockets on the same process; the copy for process b is dropped.
-    ack = call(staff, "chat:typing", {"room_id": chat.room_id, "is_typing": True})
-    assert ack["throttled"] is False
-    customer_a_events.wait_for("chat:user-typing", lambda d: d["is_typing"] is True)
-
     time.sleep(0.5)
     restarted_at = time.monotonic()
     cluster.redis.start()
 
-    for events in (staff_events, customer_a_events, customer_b_events):
+    for events in (staff_events, customer_b_events):
         assert events.wait_for("connection:resync", timeout=10) == {}
     resynced_in = time.monotonic() - restarted_at
     print(f"resync {resynced_in:.2f} s after the restart")
@@ -75,5 +69,3 @@ def test_after_a_redis_restart_sockets_resync_and_messages_flow_again(
         assert stats["state"] == "up"
         assert stats["counters"]["reconnects"] == 1  # this module's Redis restarts once
         assert any(c.endswith(f"#/realtime#room:{chat.room_id}") for c in stats["channels"])
-    # What a published while Redis was down was dropped, not raised and not retried forever.
-    assert cluster.counters("a")["publish_dropped"] >= 1
