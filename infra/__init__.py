@@ -1,0 +1,1 @@
+"""Plumbing the domain verbs in ``actions`` stand on: task publishing and the like."""
