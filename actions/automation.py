@@ -9,31 +9,21 @@ crashed worker, beat sweep) has each effect once.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
 
-from actions import businesses, faq_index, messages, presence, rooms, tx
+from actions import businesses, faq_index, presence, rooms, tx
+from actions.bot_replies import BotReplies
 from logic import business_hours as bh
-from logic.faq_matcher import is_small_talk
+from logic import faq_semantic
+from logic.faq_matcher import Candidate, FaqIndex, is_small_talk
 from models import AutoResponse, Business, Message, Room, User, db
 from models.base import as_utc, utcnow
 
 log = logging.getLogger("automation")
-
-
-def active_text(business_id: int, trigger: str) -> str | None:
-    return db.session.scalar(
-        select(AutoResponse.message)
-        .where(
-            AutoResponse.business_id == business_id,
-            AutoResponse.trigger == trigger,
-            AutoResponse.is_active.is_(True),
-        )
-        .order_by(AutoResponse.id)
-        .limit(1)
-    )
 
 
 def staff_absence_key(business: Business, now: datetime) -> str | None:
@@ -50,84 +40,176 @@ def staff_absence_key(business: Business, now: datetime) -> str | None:
     return f"offline:absent:{last_seen.isoformat() if last_seen else 'never'}"
 
 
+@dataclass
+class _BusinessView:
+    """What the automation needs of one business, read once per batch."""
+
+    id: int
+    texts: dict[str, str]  # trigger -> its active text
+    schedule: bh.Schedule
+    faq_threshold: float
+    offline_key: str | None  # set when the offline reply is due (closed, or no staff around)
+    next_open: str | None
+    index: FaqIndex | None = None
+    answers: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Question:
+    id: int
+    room_id: int
+    business_id: int
+    content: str
+    asked: bool = False  # not small talk: a question the FAQs or a person should answer
+    match: Candidate | None = None
+
+
 def process_customer_message(message_id: int, now: datetime | None = None) -> bool:
     """Run the pipeline for one customer message; False if there was nothing to do."""
-    message = db.session.get(Message, message_id)
-    if message is None or message.automation_state != "pending":
-        return False
-    # Lock the room: two messages of one room are automated one after the other.
-    room = db.session.get(Room, message.room_id, with_for_update=True)
-    db.session.refresh(message)
-    if message.automation_state != "pending":
-        tx.rollback()
-        return False
-    business = db.session.get(Business, room.business_id)
+    return process_customer_messages([message_id], now) > 0
+
+
+def process_customer_messages(message_ids: list[int], now: datetime | None = None) -> int:
+    """Run the pipeline for the pending messages among ``message_ids``; returns how many.
+
+    Three steps, so that no database lock is held while messages are scored: read what
+    the batch needs (one short transaction), score the questions (no transaction; the
+    sentence vectors of the whole batch in one call), then write every effect in one
+    transaction that locks the batch's rooms and checks again that each message is
+    still pending (another worker may have taken it meanwhile).
+    """
     now = now or utcnow()
-    outcome = []
+    questions, views = _read_batch(message_ids, now)
+    tx.rollback()  # end the read transaction (SQLite: its write lock) before scoring
+    if not questions:
+        return 0
+    _score(questions, views)
+    return _write_batch(questions, views, now)
 
-    if room.welcome_sent_at is None:
-        text = active_text(business.id, "welcome")
-        if text and messages.post_bot_message(room, "welcome", text, "welcome"):
-            outcome.append("welcome")
-        room.welcome_sent_at = now
 
+def _read_batch(message_ids: list[int], now: datetime
+                ) -> tuple[list[_Question], dict[int, _BusinessView]]:
+    rows = db.session.execute(
+        select(Message.id, Message.room_id, Message.content, Room.business_id)
+        .join(Room, Room.id == Message.room_id)
+        .where(Message.id.in_(sorted(set(message_ids))), Message.automation_state == "pending")
+        .order_by(Message.room_id, Message.seq)
+    ).all()
+    questions = [_Question(r.id, r.room_id, r.business_id, r.content) for r in rows]
+    views = {}
+    for business in db.session.scalars(select(Business).where(
+            Business.id.in_(sorted({q.business_id for q in questions})))):
+        views[business.id] = _view(business, now)
+    return questions, views
+
+
+def _view(business: Business, now: datetime) -> _BusinessView:
+    texts: dict[str, str] = {}
+    for trigger, message in db.session.execute(
+        select(AutoResponse.trigger, AutoResponse.message)
+        .where(AutoResponse.business_id == business.id, AutoResponse.is_active.is_(True))
+        .order_by(AutoResponse.id.desc())
+    ):
+        texts[trigger] = message  # the oldest active text of a trigger wins, as before
     schedule = businesses.schedule_of(business)
-    open_now = bh.is_open(schedule, now)
-    if open_now:
+    if bh.is_open(schedule, now):
         offline_key = staff_absence_key(business, now)
     else:
         offline_key = f"offline:{bh.closed_period_start(schedule, now).isoformat()}"
-    if offline_key:
-        text = active_text(business.id, "offline")
-        if text:
-            when = bh.format_next_open(bh.next_open_at(schedule, now), schedule.tz)
-            if messages.post_bot_message(
-                room, "offline", text.replace("{next_open_at}", when), offline_key
-            ):
-                outcome.append("offline")
+    next_open = None
+    if offline_key and "offline" in texts:
+        next_open = bh.format_next_open(bh.next_open_at(schedule, now), schedule.tz)
+    view = _BusinessView(business.id, texts, schedule, business.faq_threshold, offline_key,
+                         next_open)
+    view.index, view.answers = faq_index.index_for(business)
+    return view
 
-    small_talk = is_small_talk(message.content)
-    answered = False
-    if not small_talk:
-        index, answers = faq_index.index_for(business)
-        match = index.match(message.content, business.faq_threshold)
-        if match is not None:
-            answered = True
-            if messages.post_bot_message(
-                room,
-                "faq",
-                answers[match.faq_id],
-                f"faq:{message.id}",
-                faq_id=match.faq_id,
-                confidence=match.confidence,
-            ):
-                outcome.append("faq")
 
-    if not small_talk and not answered and offline_key is None and room.type == "customer":
-        escalate(room, business, message)
-        outcome.append("escalated")
+def _score(questions: list[_Question], views: dict[int, _BusinessView]) -> None:
+    asked = [q for q in questions if not is_small_talk(q.content)]
+    if not asked:
+        return
+    vectors = faq_semantic.embed([q.content for q in asked])
+    for q, vector in zip(asked, vectors, strict=True):
+        view = views[q.business_id]
+        q.asked = True
+        q.match = view.index.match(q.content, view.faq_threshold, vector=vector)
 
-    message.automation_state = "done"
+
+def _write_batch(questions: list[_Question], views: dict[int, _BusinessView],
+                 now: datetime) -> int:
+    ids = [q.id for q in questions]
+    room_ids = sorted({q.room_id for q in questions})
+    # Rooms locked in id order (the message writer locks them in the same order).
+    rooms_by_id = {room.id: room for room in db.session.scalars(
+        select(Room).where(Room.id.in_(room_ids)).order_by(Room.id)
+        .with_for_update().execution_options(populate_existing=True))}
+    still_pending = {message.id: message for message in db.session.scalars(
+        select(Message).where(Message.id.in_(ids), Message.automation_state == "pending")
+        .execution_options(populate_existing=True))}
+    if not still_pending:
+        tx.rollback()
+        return 0
+    bot = BotReplies(list(rooms_by_id.values()), now)
+    bot.load_existing(_candidate_keys(questions, views))
+    for q in questions:
+        message = still_pending.get(q.id)
+        if message is None:
+            continue
+        room = rooms_by_id[q.room_id]
+        view = views[q.business_id]
+        outcome = _automate(q, message, room, view, bot, now)
+        message.automation_state = "done"
+        log.info("automation done", extra={"message_id": q.id, "room_id": room.id,
+                                           "outcome": outcome})
+    bot.flush()
     tx.commit()
-    log.info(
-        "automation done", extra={"message_id": message.id, "room_id": room.id, "outcome": outcome}
-    )
-    return True
+    return len(still_pending)
 
 
-def escalate(room: Room, business: Business, message: Message) -> None:
+def _candidate_keys(questions: list[_Question], views: dict[int, _BusinessView]) -> set[str]:
+    keys = {"welcome"} | {v.offline_key for v in views.values() if v.offline_key}
+    for q in questions:
+        keys.update((f"faq:{q.id}", f"escalation:{q.id}"))
+    return keys
+
+
+def _automate(q: _Question, message: Message, room: Room, view: _BusinessView,
+              bot: BotReplies, now: datetime) -> list[str]:
+    outcome = []
+    if room.welcome_sent_at is None:
+        text = view.texts.get("welcome")
+        if text and bot.post(room, "welcome", text, "welcome"):
+            outcome.append("welcome")
+        room.welcome_sent_at = now
+    if view.offline_key:
+        text = view.texts.get("offline")
+        if text and bot.post(room, "offline", text.replace("{next_open_at}", view.next_open or ""),
+                             view.offline_key):
+            outcome.append("offline")
+    if q.match is not None:
+        if bot.post(room, "faq", view.answers[q.match.faq_id], f"faq:{q.id}",
+                    faq_id=q.match.faq_id, confidence=q.match.confidence):
+            outcome.append("faq")
+    elif q.asked and view.offline_key is None and room.type == "customer":
+        if escalate(room, view, message, bot):
+            outcome.append("escalated")
+    return outcome
+
+
+def escalate(room: Room, view: _BusinessView, message: Message, bot: BotReplies) -> bool:
     """Hand the conversation to a human: waiting status, a note to the customer, staff told."""
     if room.status == "waiting_for_staff":
-        return  # already waiting: one escalation per wait, not one per message
+        return False  # already waiting: one escalation per wait, not one per message
     rooms.set_status(room, "waiting_for_staff")
-    text = active_text(business.id, "escalation")
+    text = view.texts.get("escalation")
     if text:
-        messages.post_bot_message(room, "escalation", text, f"escalation:{message.id}")
+        bot.post(room, "escalation", text, f"escalation:{message.id}")
     from actions import audit
 
     customer = db.session.get(User, room.customer_id) if room.customer_id else None
     audit.record_event(
-        business.id,
+        view.id,
         "chat.escalated",
         {
             "room_id": room.id,
@@ -138,6 +220,7 @@ def escalate(room: Room, business: Business, message: Message) -> None:
         idempotency_key=f"chat.escalated:{message.id}",
         commit=False,
     )
+    return True
 
 
 def remind_escalations(now: datetime | None = None) -> int:

@@ -7,7 +7,6 @@ import logging
 from flask import current_app
 from sqlalchemy import Integer, String, bindparam, column, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from actions import events, jobs, message_writer, rate_limits, rooms, tx
 from actions.actors import Actor
@@ -17,7 +16,7 @@ from models.base import TZDateTime, iso, utcnow
 from models.chat import message_dict
 
 log = logging.getLogger("chat")
-AUTOMATION_TASK = "workers.tasks.process_customer_message"
+AUTOMATION_TASK = "workers.automation_tasks.process_customer_messages"
 MAX_PAGE = 200
 
 
@@ -31,26 +30,6 @@ def clean_content(content: object) -> str:
     if len(text) > limit:
         raise InvalidInput(f"content is longer than {limit} characters.", code="content_too_long")
     return text
-
-
-def _next_seq(room: Room) -> int:
-    """Take the room's next seq inside the current transaction.
-
-    The UPDATE locks the room's row until commit (PostgreSQL) or holds the write
-    lock (SQLite), so concurrent senders queue here and seqs stay gap-free: a
-    transaction that rolls back gives its number back.
-    """
-    now = utcnow()
-    seq = db.session.execute(
-        update(Room)
-        .where(Room.id == room.id)
-        .values(last_seq=Room.last_seq + 1, last_activity_at=now)
-        .returning(Room.last_seq)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
-    set_committed_value(room, "last_seq", seq)
-    set_committed_value(room, "last_activity_at", now)
-    return seq
 
 
 _CLAIM_COLUMNS = (column("last_seq", Integer), column("type", String), column("status", String))
@@ -113,7 +92,7 @@ def send(
     if outcome.reopened:
         events.room_updated(actor.business_id, room_id, "open", None, committed=True)
     if outcome.room_type == "customer" and not actor.is_staff:
-        jobs.enqueue(AUTOMATION_TASK, outcome.id, committed=True)
+        jobs.enqueue_item(AUTOMATION_TASK, outcome.id, committed=True)
     _log_stored(actor, data)
     return data, True
 
@@ -185,7 +164,7 @@ def _send_with_attachments(
                         client_msg_id, created_at, attachments=attachments)
     events.new_message(data)
     if customer_message:
-        jobs.enqueue(AUTOMATION_TASK, message_id)
+        jobs.enqueue_item(AUTOMATION_TASK, message_id)
     tx.commit()
     _log_stored(actor, data)
     return data, True
@@ -293,43 +272,3 @@ def mark_read(actor: Actor, room_id: int, up_to_seq: int) -> int:
         )
         or 0,
     )
-
-
-def post_bot_message(
-    room: Room,
-    kind: str,
-    content: str,
-    dedup_key: str,
-    faq_id: int | None = None,
-    confidence: float | None = None,
-) -> dict | None:
-    """Add an automated reply in the caller's transaction; None if it was already posted.
-
-    dedup_key is unique per room, so a re-run task cannot post the same reply twice.
-    The caller commits.
-    """
-    exists = db.session.scalar(
-        select(Message.id).where(Message.room_id == room.id, Message.dedup_key == dedup_key)
-    )
-    if exists is not None:
-        return None
-    message = Message(
-        room_id=room.id,
-        seq=_next_seq(room),
-        sender_id=None,
-        sender_type="bot",
-        kind=kind,
-        content=content,
-        dedup_key=dedup_key,
-        faq_id=faq_id,
-        confidence=confidence,
-        created_at=utcnow(),
-    )
-    db.session.add(message)
-    db.session.flush()
-    data = message.to_dict()
-    events.bot_message(data)
-    log.info("bot message id=%s room=%s kind=%s", message.id, room.id, kind,
-             extra={"event": "message.bot", "message_id": message.id, "room_id": room.id,
-                    "seq": message.seq, "kind": kind})
-    return data

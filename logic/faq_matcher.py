@@ -279,8 +279,11 @@ class FaqIndex:
         return sparse.csr_matrix((vals, (rows, cols)),
                                  shape=(len(var_unigrams), len(self._word.vocab)))
 
-    def evidence(self, text: str) -> Evidence | None:
-        """Raw per-FAQ features for a message, or None when nothing in it is understood."""
+    def evidence(self, text: str, vector: np.ndarray | None = None) -> Evidence | None:
+        """Raw per-FAQ features for a message, or None when nothing in it is understood.
+
+        ``vector`` is the message's sentence vector when the caller embedded several
+        messages at once (cheaper per message); otherwise it is computed here."""
         if not self._ready or not isinstance(text, str):
             return None
         words = [self._typos.fix(w) for w in content_words(text)]
@@ -354,7 +357,7 @@ class FaqIndex:
         # Meaning rather than words: how close the message's sentence vector is to each FAQ's
         # closest phrasing and to its answer, relative to the closest FAQ (short messages are
         # close to everything, so only the differences between FAQs tell).
-        vec = faq_semantic.embed([text])[0]
+        vec = faq_semantic.embed([text])[0] if vector is None else vector
         sem = np.maximum.reduceat(self._var_vec @ vec, self._var_starts)
         sem_ans = self._ans_vec @ vec
         features = np.column_stack(
@@ -384,10 +387,11 @@ class FaqIndex:
             keyword[faq] = sum(weight[t] for t in terms)
         return keyword
 
-    def rank(self, text: str, limit: int = 5) -> list[Candidate]:
+    def rank(self, text: str, limit: int = 5, vector: np.ndarray | None = None
+             ) -> list[Candidate]:
         """Up to `limit` FAQs with any evidence for the message, most confident first."""
         try:
-            ev = self.evidence(text)
+            ev = self.evidence(text, vector)
         except Exception:  # noqa: BLE001 - a chat message must never break the caller
             return []
         if ev is None or limit <= 0:
@@ -411,9 +415,10 @@ class FaqIndex:
         return [Candidate(self._faqs[i].id, self._faqs[i].question, round(float(p), 4))
                 for p, i in zip(conf, order, strict=True)]
 
-    def match(self, text: str, threshold: float = DEFAULT_THRESHOLD) -> Candidate | None:
+    def match(self, text: str, threshold: float = DEFAULT_THRESHOLD,
+              vector: np.ndarray | None = None) -> Candidate | None:
         """The best FAQ if its confidence reaches the threshold, else None."""
-        return answer(self.rank(text, limit=1), threshold)
+        return answer(self.rank(text, limit=1, vector=vector), threshold)
 
 
 def answer(ranked: Sequence[Candidate], threshold: float = DEFAULT_THRESHOLD

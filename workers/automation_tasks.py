@@ -5,13 +5,27 @@ from celery import shared_task
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from actions import automation, tx
+from infra.task_publisher import MAX_ITEMS
 
 RETRYABLE = (OperationalError, IntegrityError)
+RETRY = {"bind": True, "max_retries": 5, "autoretry_for": RETRYABLE, "retry_backoff": 1,
+         "retry_backoff_max": 60, "retry_jitter": True}
 
 
-@shared_task(name="workers.tasks.process_customer_message", bind=True, max_retries=5,
-             autoretry_for=RETRYABLE, retry_backoff=1, retry_backoff_max=60, retry_jitter=True)
+@shared_task(name="workers.automation_tasks.process_customer_messages", **RETRY)
+def process_customer_messages(self, message_ids: list[int]) -> int:
+    """The automation of several customer messages in one transaction (the web process's
+    publisher gathers the ids of messages sent together)."""
+    try:
+        return automation.process_customer_messages(message_ids)
+    except RETRYABLE:
+        tx.rollback()
+        raise
+
+
+@shared_task(name="workers.tasks.process_customer_message", **RETRY)
 def process_customer_message(self, message_id: int) -> bool:
+    """One message; kept for tasks queued under this name and for operators' manual calls."""
     try:
         return automation.process_customer_message(message_id)
     except RETRYABLE:
@@ -22,8 +36,8 @@ def process_customer_message(self, message_id: int) -> bool:
 @shared_task(name="workers.tasks.sweep_pending_automation")
 def sweep_pending_automation() -> int:
     ids = automation.pending_message_ids()
-    for message_id in ids:
-        process_customer_message.apply_async(args=(message_id,))
+    for start in range(0, len(ids), MAX_ITEMS):
+        process_customer_messages.apply_async(args=(ids[start:start + MAX_ITEMS],))
     return len(ids)
 
 

@@ -1,0 +1,74 @@
+"""Bot messages (welcome, offline, FAQ answer, escalation note) of one automation batch.
+
+Each reply carries a dedup key unique in its room ("welcome", "faq:<message id>", ...), so
+a re-run batch posts nothing twice. The batch holds its rooms locked, so the seqs are
+taken from the rooms' rows in memory and every reply of the batch is inserted by one
+statement; the rooms' new ``last_seq`` is written by the same commit.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import insert, select
+
+from actions import events
+from models import Message, Room, db
+from models.chat import message_dict
+
+log = logging.getLogger("chat")
+
+
+class BotReplies:
+    def __init__(self, rooms: Iterable[Room], now: datetime) -> None:
+        self._rooms = {room.id: room for room in rooms}
+        self._now = now
+        self._taken: set[tuple[int, str]] = set()
+        self._rows: list[dict] = []
+
+    def load_existing(self, keys: Iterable[str]) -> None:
+        """Remember which of these keys the batch's rooms already have."""
+        keys = sorted(set(keys))
+        if not keys or not self._rooms:
+            return
+        self._taken.update(db.session.execute(
+            select(Message.room_id, Message.dedup_key)
+            .where(Message.room_id.in_(sorted(self._rooms)), Message.dedup_key.in_(keys))
+        ).tuples())
+
+    def post(self, room: Room, kind: str, content: str, dedup_key: str,
+             faq_id: int | None = None, confidence: float | None = None) -> bool:
+        """Queue a reply; False if the room already has one with this key."""
+        if (room.id, dedup_key) in self._taken:
+            return False
+        self._taken.add((room.id, dedup_key))
+        room.last_seq += 1
+        room.last_activity_at = self._now
+        self._rows.append({
+            "room_id": room.id, "seq": room.last_seq, "sender_id": None,
+            "sender_type": "bot", "kind": kind, "content": content, "dedup_key": dedup_key,
+            "faq_id": faq_id, "confidence": confidence, "automation_state": "none",
+            "automation_attempts": 0, "created_at": self._now,
+        })
+        return True
+
+    def flush(self) -> None:
+        """Insert the queued replies (one statement) and emit them after the commit."""
+        if not self._rows:
+            return
+        ids = db.session.scalars(
+            insert(Message).returning(Message.id, sort_by_parameter_order=True), self._rows
+        ).all()
+        for row, message_id in zip(self._rows, ids, strict=True):
+            data = message_dict(message_id, row["room_id"], row["seq"], None, "bot",
+                                row["content"], None, self._now, row["kind"])
+            if row["kind"] == "faq":
+                data["faq_id"] = row["faq_id"]
+                data["confidence"] = row["confidence"]
+            events.bot_message(data)
+            log.info("bot message id=%s room=%s kind=%s", message_id, row["room_id"],
+                     row["kind"], extra={"event": "message.bot", "message_id": message_id,
+                                         "room_id": row["room_id"], "seq": row["seq"],
+                                         "kind": row["kind"]})
+        self._rows.clear()
