@@ -1,18 +1,12 @@
-"""Celery settings; the broker comes from REDIS_URL (unset: tasks run in-process)."""
-import os
+"""Celery settings that do not depend on the deployment.
 
+The broker, eager mode and visibility timeout come from ``Settings`` in
+``workers.celery_app.celery_init_app``, the one place that decides them.
+"""
 from kombu import Exchange, Queue
 
-from web.config import redis_ssl_options
-
-_redis_url = os.environ.get("REDIS_URL", "").strip() or None
-
-broker_url = _redis_url or "memory://"
-broker_use_ssl = redis_ssl_options(_redis_url)
 result_backend = None
 task_ignore_result = True
-# Embedded mode: no broker, each task runs where it is enqueued.
-task_always_eager = _redis_url is None
 task_eager_propagates = False
 
 task_serializer = "json"
@@ -25,24 +19,37 @@ enable_utc = True
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
-# A task taken by a worker that died is handed out again after this many seconds.
+# A broker that stops answering fails a publish or a poll after these many seconds (then
+# it is retried) instead of hanging the process that waits on it.
 broker_transport_options = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600"))
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
 }
 broker_connection_retry_on_startup = True
 worker_send_task_events = True
-task_send_sent_event = True
+# No "task-sent" event per publish: it doubled the broker traffic of every send. Flower
+# still shows every task from the workers' received/started/succeeded events.
+task_send_sent_event = False
 
 # Each queue with its own exchange and key: two queues bound to one key would each get a copy.
 task_queues = (
     Queue("automation", Exchange("automation", type="direct"), routing_key="automation"),
+    Queue("notifications", Exchange("notifications", type="direct"),
+          routing_key="notifications"),
     Queue("light", Exchange("light", type="direct"), routing_key="light"),
 )
+# What a single worker that serves everything listens to (tests, benches, one-box setups).
+ALL_QUEUES = ",".join(queue.name for queue in task_queues)
 task_default_queue = "light"
 task_default_exchange = "light"
 task_default_routing_key = "light"
 task_routes = {
+    "workers.automation_tasks.process_customer_messages": {"queue": "automation"},
     "workers.tasks.process_customer_message": {"queue": "automation"},
+    # Notifications have their own queue and worker process: an automation backlog never
+    # delays them.
+    "workers.tasks.process_audit_log": {"queue": "notifications"},
     "workers.tasks.*": {"queue": "light"},
 }
 

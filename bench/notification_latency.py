@@ -2,7 +2,7 @@
 
 Starts its own redis-server on a free port, migrates a fresh database (SQLite in a temp
 dir, or ``--database-url``), then runs ``python -m web.serve`` and
-``celery -A workers.entry worker -Q automation,light`` as subprocesses. A staff member's
+``celery -A workers.entry worker`` on every queue as subprocesses. A staff member's
 python-socketio client listens on /realtime while the host platform's side POSTs
 ``payment.failed`` events to ``/api/events``.
 

@@ -26,6 +26,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
+# Every queue of celeryconfig.task_queues, for a worker that serves them all.
+ALL_QUEUES = "automation,notifications,light"
 BENCH = Path(__file__).resolve().parent
 PASSWORD = "bench-password-123"
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -243,7 +245,7 @@ def start_redis(tmpdir: Path) -> ServerProc:
 
 
 def start_worker(tmpdir: Path, env: dict[str, str], concurrency: int = 2,
-                 queues: str = "automation,light", root: Path = REPO,
+                 queues: str = ALL_QUEUES, root: Path = REPO,
                  name: str = "worker") -> ServerProc:
     """One prefork Celery worker, not waited for: it has no health endpoint, so callers
     confirm it by a first task. No gossip, mingle, heartbeats: broker chatter, one worker."""

@@ -1,7 +1,6 @@
 """Settings from the environment (CONTRACT "Processes and configuration")."""
 from __future__ import annotations
 
-import importlib
 import ssl
 import stat
 from pathlib import Path
@@ -80,22 +79,42 @@ def test_rediss_url_that_carries_its_own_cert_mode_needs_no_options(env):
     assert redis_ssl_options("rediss://redis.example.com:6380/0?ssl_cert_reqs=none") is None
 
 
-def test_celery_uses_tls_options_for_a_rediss_broker():
-    import celeryconfig
+def _celery_for(env, **variables: str):
+    from flask import Flask
 
+    from workers.celery_app import celery_init_app
+
+    env.setenv("JWT_SECRET_KEY", "k" * 48)
+    for name, value in variables.items():
+        env.setenv(name, value)
+    flask_app = Flask("config-test")
+    flask_app.config["SETTINGS"] = Settings.from_env()
+    return celery_init_app(flask_app)
+
+
+def test_celery_uses_tls_options_for_a_rediss_broker(env):
     url = "rediss://:pw@redis.example.com:6380/0"
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("REDIS_URL", url)
-            mp.delenv("REDIS_SSL_CERT_REQS", raising=False)
-            importlib.reload(celeryconfig)
-            assert celeryconfig.broker_url == url
-            assert celeryconfig.broker_use_ssl == {"ssl_cert_reqs": ssl.CERT_REQUIRED}
-            assert celeryconfig.task_always_eager is False
-    finally:
-        importlib.reload(celeryconfig)
-    assert celeryconfig.broker_use_ssl is None
-    assert celeryconfig.task_always_eager is True
+    env.delenv("REDIS_SSL_CERT_REQS", raising=False)
+    celery_app = _celery_for(env, REDIS_URL=url)
+    assert celery_app.conf.broker_url == url
+    assert celery_app.conf.broker_use_ssl == {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    assert celery_app.conf.task_always_eager is False
+    assert celery_app.conf.broker_transport_options["visibility_timeout"] == 600
+
+
+def test_broker_may_differ_from_the_message_queue(env):
+    celery_app = _celery_for(env, REDIS_URL="redis://127.0.0.1:1/0",
+                             CELERY_BROKER_URL="redis://127.0.0.1:2/3",
+                             CELERY_VISIBILITY_TIMEOUT="42")
+    assert celery_app.conf.broker_url == "redis://127.0.0.1:2/3"
+    assert celery_app.conf.broker_use_ssl is None
+    assert celery_app.conf.broker_transport_options["visibility_timeout"] == 42
+
+
+def test_without_redis_tasks_run_in_process(env):
+    env.delenv("REDIS_URL", raising=False)
+    celery_app = _celery_for(env, CELERY_BROKER_URL="redis://127.0.0.1:2/3")
+    assert celery_app.conf.task_always_eager is True
 
 
 # --------------------------------------------------------------------------- defaults
@@ -180,3 +199,29 @@ def test_configured_jwt_secret_writes_no_file(env, tmp_path: Path):
     env.setenv("JWT_SECRET_KEY", "configured-secret-key-that-is-long-enough")
     assert Settings.from_env().jwt_secret_key == "configured-secret-key-that-is-long-enough"
     assert not (tmp_path / "instance" / "jwt_secret").exists()
+
+
+def test_bench_serves_every_queue_the_workers_declare() -> None:
+    from bench.targets import ALL_QUEUES as BENCH_QUEUES
+    from celeryconfig import ALL_QUEUES
+
+    assert BENCH_QUEUES == ALL_QUEUES
+
+
+def test_every_queue_has_a_procfile_worker_and_every_task_a_queue() -> None:
+    import re
+    from pathlib import Path
+
+    import celeryconfig
+
+    procfile = (Path(__file__).resolve().parent.parent / "Procfile").read_text()
+    served = {queue for match in re.finditer(r"celery .* worker .*-Q (\S+)", procfile)
+              for queue in match.group(1).split(",")}
+    declared = {queue.name for queue in celeryconfig.task_queues}
+    assert served == declared
+    # Automation and notifications are served by different process types.
+    kinds = {line.split(":", 1)[0]: line for line in procfile.splitlines() if "-Q " in line}
+    automation = [kind for kind, line in kinds.items() if "automation" in line.split("-Q ")[1]]
+    notifications = [kind for kind, line in kinds.items()
+                     if "notifications" in line.split("-Q ")[1].split()[0]]
+    assert automation and notifications and set(automation).isdisjoint(notifications)

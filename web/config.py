@@ -153,6 +153,11 @@ class Settings:
     socketio_channel: str = "bookingchat"
     # Serve GET /_debug/socket-queue (the message queue's counters); for tests and debugging.
     socketio_debug_counters: bool = False
+    # The Celery broker: CELERY_BROKER_URL, else REDIS_URL; None is the embedded mode, where
+    # tasks run in-process.
+    broker_url: str | None = None
+    # Seconds before a task held by a dead worker is handed out again.
+    celery_visibility_timeout: int = 600
 
     @property
     def embedded(self) -> bool:
@@ -208,4 +213,6 @@ class Settings:
             socketio_channel=_str("SOCKETIO_CHANNEL", "bookingchat"),
             socketio_debug_counters=(_str("SOCKETIO_DEBUG_COUNTERS", "0") or "0").lower()
             in ("1", "true", "yes"),
+            broker_url=(_str("CELERY_BROKER_URL") or redis_url) if redis_url else None,
+            celery_visibility_timeout=_int("CELERY_VISIBILITY_TIMEOUT", 600),
         )

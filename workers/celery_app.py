@@ -5,6 +5,8 @@ from celery import Celery, Task
 from celery.signals import setup_logging, worker_init
 from flask import Flask
 
+from web.config import redis_ssl_options
+
 
 @setup_logging.connect
 def _keep_app_logging(**_kwargs: object) -> None:
@@ -34,13 +36,18 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object("celeryconfig")
-    redis_url = app.config.get("REDIS_URL_OVERRIDE", app.config["SETTINGS"].redis_url)
-    if redis_url:
-        celery_app.conf.broker_url = redis_url
-        celery_app.conf.task_always_eager = False
-    else:
-        celery_app.conf.broker_url = "memory://"
-        celery_app.conf.task_always_eager = True
+    settings = app.config["SETTINGS"]
+    broker_url = app.config.get("BROKER_URL_OVERRIDE",
+                                app.config.get("REDIS_URL_OVERRIDE", settings.broker_url))
+    # Embedded mode: no broker, each task runs where it is enqueued.
+    celery_app.conf.task_always_eager = not broker_url
+    celery_app.conf.broker_url = broker_url or "memory://"
+    celery_app.conf.broker_use_ssl = redis_ssl_options(broker_url)
+    celery_app.conf.broker_transport_options = {
+        **celery_app.conf.broker_transport_options,
+        # A task taken by a worker that died is handed out again after this many seconds.
+        "visibility_timeout": settings.celery_visibility_timeout,
+    }
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     import workers.activity_tasks  # noqa: F401  (registers the tasks on this app)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import socketio
 
+from celeryconfig import ALL_QUEUES
 from tests.conftest import _create_pg_database, _drop_pg_database, free_port
 from tests.processes import (
     BIN,
@@ -105,9 +106,9 @@ def live_stack(stack_database: str, redis_server: str,
             "web", [str(BIN / "python"), "-m", "web.serve"], env, instance))
         stack.processes.append(start_process(
             "worker",
-            [str(BIN / "celery"), "-A", "workers.entry", "worker", "-Q", "automation,light",
-             "--pool=solo", "-c", "1", "--loglevel=WARNING", "--without-gossip",
-             "--without-mingle", "-n", f"e2e-{uuid.uuid4().hex[:8]}@%h"],
+            [str(BIN / "celery"), "-A", "workers.entry", "worker",
+             "-Q", ALL_QUEUES, "--pool=solo", "-c", "1", "--loglevel=WARNING",
+             "--without-gossip", "--without-mingle", "-n", f"e2e-{uuid.uuid4().hex[:8]}@%h"],
             env, instance))
         wait_for_url(f"{stack.base_url}/healthz", stack.processes)
         yield stack

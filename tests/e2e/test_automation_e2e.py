@@ -24,6 +24,7 @@ import redis
 import socketio
 import sqlalchemy as sa
 
+from celeryconfig import ALL_QUEUES
 from tests.conftest import _create_pg_database, _drop_pg_database, free_port
 from tests.e2e.conftest import NAMESPACE, EventRecorder, LiveStack, stack_env
 from tests.factories import ALWAYS_OPEN, NEVER_OPEN
@@ -290,7 +291,7 @@ class CrashStack:
         name = f"crash-worker-{len(self.processes)}"
         worker = start_process(
             name,
-            [str(BIN / "celery"), "-A", "workers.entry", "worker", "-Q", "automation,light",
+            [str(BIN / "celery"), "-A", "workers.entry", "worker", "-Q", ALL_QUEUES,
              "--pool=prefork", "-c", "1", "--loglevel=INFO", "--without-gossip",
              "--without-mingle", "--without-heartbeat", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h"],
             # The app's logging decides what reaches the log: INFO, for celery's "ready".
