@@ -8,6 +8,9 @@ that has no default is rendered with generic templates.
 Templates name fields of the event's ``data`` as ``{field}`` or
 ``{field|fallback}``. Rendering never raises: a missing field renders its
 fallback, or a readable placeholder such as "(unknown customer name)".
+Text in square brackets that names a field is optional: ``booked {service}[ for
+{starts_at}].`` reads "booked Colour." when ``starts_at`` is missing, instead of a
+sentence built around a placeholder. Brackets that name no field are plain text.
 """
 from __future__ import annotations
 
@@ -57,17 +60,15 @@ DEFAULT_RULES: dict[str, Rule] = {
     rule.type: rule
     for rule in (
         _rule("booking.created", "info", "New booking",
-              "{customer_name|A customer} booked {service|an appointment} "
-              "for {starts_at|a time not given}."),
+              "{customer_name|A customer} booked {service|an appointment}[ for {starts_at}]."),
         _rule("booking.cancelled", "warning", "Booking cancelled",
-              "{customer_name|A customer} cancelled {service|an appointment} "
-              "on {starts_at|a time not given}."),
+              "{customer_name|A customer} cancelled {service|an appointment}"
+              "[ for {starts_at}]."),
         _rule("booking.rescheduled", "info", "Booking rescheduled",
-              "{customer_name|A customer} moved {service|an appointment} "
-              "to {starts_at|a time not given}."),
+              "{customer_name|A customer} moved {service|an appointment}[ to {starts_at}]."),
         _rule("booking.no_show", "warning", "Missed appointment",
-              "{customer_name|A customer} did not come to {service|an appointment} "
-              "at {starts_at|a time not given}."),
+              "{customer_name|A customer} did not come to {service|an appointment}"
+              "[ at {starts_at}]."),
         _rule("payment.failed", "critical", "Payment failed",
               "A payment of {amount|an unknown amount} {currency|} from "
               "{customer_name|a customer} failed: {reason|no reason given}."),
@@ -79,8 +80,7 @@ DEFAULT_RULES: dict[str, Rule] = {
               "{customer_name|A customer} paid {amount|an amount} {currency|}.",
               enabled=False),
         _rule("review.posted", "info", "New review",
-              "{customer_name|A customer} left a {rating|} star review: "
-              "{comment|no comment}"),
+              "{customer_name|A customer} left a[ {rating}-star] review: {comment|no comment}"),
         _rule("chat.escalated", "warning", "A customer is waiting for staff",
               "{customer_name|A customer} asked a question the FAQ bot could not answer: "
               "{question|(question not shown)}"),
@@ -91,6 +91,7 @@ GENERIC_TITLE = "{_type}"
 GENERIC_MESSAGE = "A {_type} event was recorded."
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?:\|([^{}]*))?\}")
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -127,6 +128,19 @@ def render(template: str, data: dict | None, event_type: str = "", limit: int = 
     values = dict(data) if isinstance(data, dict) else {}
     values["_type"] = event_type
 
+    def missing(name: str) -> bool:
+        value = values.get(name)
+        return value is None or value == ""
+
+    def optional(match: re.Match) -> str:
+        inner = match.group(1)
+        fields = [(m.group(1), m.group(2)) for m in _FIELD.finditer(inner) if m.group(1)]
+        if not fields:
+            return match.group(0)  # brackets around plain text are plain text
+        if any(missing(name) and fallback is None for name, fallback in fields):
+            return ""
+        return inner
+
     def fill(match: re.Match) -> str:
         whole = match.group(0)
         if whole in ("{{", "}}"):
@@ -139,7 +153,7 @@ def render(template: str, data: dict | None, event_type: str = "", limit: int = 
             return f"(unknown {name.replace('_', ' ')})"
         return _text_of(value)
 
-    text = _FIELD.sub(fill, template or "")
+    text = _FIELD.sub(fill, _OPTIONAL.sub(optional, template or ""))
     # A fallback left empty ("{currency|}") can leave doubled or trailing spaces.
     text = re.sub(r" {2,}", " ", text).replace(" .", ".").strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"

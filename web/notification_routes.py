@@ -105,7 +105,8 @@ def list_rules():
 @bp.output(RuleEnvelope)
 @bp.doc(summary="Override the rule for one event type (owner)",
         description="Any well-formed type may be set, so a business can turn on types "
-        "that have no default. Templates use {field} or {field|fallback} from the event data.",
+        "that have no default. Templates use {field} or {field|fallback} from the event data; "
+        "text in [brackets] that names a field appears only when the field has a value.",
         security="BearerAuth", responses=[400, 401, 403])
 def set_rule(event_type: str, body: dict):
     rule = notification_rules.set_rule(current_actor(), event_type, body)
