@@ -228,12 +228,14 @@ def _register_blueprints(app: APIFlask) -> None:
         business_routes,
         chat_routes,
         health_routes,
+        landing_routes,
         notification_routes,
     )
 
     for module in (health_routes, auth_routes, business_routes, chat_routes, attachment_routes,
                    automation_routes, notification_routes):
         app.register_blueprint(module.bp)
+    landing_routes.init_app(app)  # `/`, `/api` and the assets of `/docs`
 
 
 def _limit_json_bodies(app: APIFlask, settings: Settings) -> None:
