@@ -102,6 +102,10 @@ def describe_demo(info: dict, staff_absent_minutes: int | None = None) -> str:
                  "reply while it is closed,")
     lines.append(f"  or while no staff member has had a socket open for {staff_absent_minutes} "
                  "minutes (STAFF_ABSENT_MINUTES).")
-    lines.append("  To close it: flask --app web.app seed-demo --hours closed "
-                 "(--hours always opens it again).")
+    command = ".venv/bin/flask --app web.app seed-demo --hours"
+    if info["hours"] == "closed":
+        lines.append(f"  To open it again: {command} always")
+    else:
+        lines.append(f"  To close it and see that reply: {command} closed "
+                     "(--hours always opens it again).")
     return "\n".join(lines)

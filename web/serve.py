@@ -16,26 +16,31 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import gc  # noqa: E402
 import os  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
-def _print_demo(app, port: int) -> None:
+def _print_demo(app: "Flask", port: int) -> None:
     from actions import demo
+    from web.cli import describe_demo
 
     with app.app_context():
         info = demo.seed()
+        text = describe_demo(info)
     base = f"http://localhost:{port}"
     lines = [
         "",
         "Booking chat is running (embedded mode: SQLite, tasks in-process, no Redis).",
-        f"  API           {base}/api",
+        f"  Start here    {base}/",
+        f"  API index     {base}/api",
         f"  Swagger UI    {base}/docs",
         f"  OpenAPI       {base}/openapi.json",
         f"  Socket.IO     {base}  namespace /realtime  (auth: {{token: <access token>}})",
         f"  Health        {base}/healthz  {base}/readyz",
-        f"Demo business id {info['business_id']}; every password is {info['password']}",
+        text,
     ]
-    for role, email in info["accounts"].items():
-        lines.append(f"  {role:<9} {email}")
     lines.append(f'Sign in: curl -s -X POST {base}/api/auth/login -H "Content-Type: '
                  f'application/json" -d \'{{"email":"{info["accounts"]["owner"]}",'
                  f'"password":"{info["password"]}"}}\'')
@@ -77,9 +82,13 @@ def main() -> None:
     gc.freeze()
     # eventlet's server accepts 1,024 connections by default; a chat server needs far more.
     max_size = int(os.environ.get("WEB_MAX_CONNECTIONS", "20000"))
+    host = os.environ.get("HOST", "0.0.0.0")
+    from web.startup import log_start
+
+    log_start(app, host, settings.port)
     socketio.run(
         app,
-        host=os.environ.get("HOST", "0.0.0.0"),
+        host=host,
         port=settings.port,
         log_output=os.environ.get("ACCESS_LOG", "").lower() in ("1", "true"),
         max_size=max_size,
