@@ -34,6 +34,12 @@ class AuditLog(db.Model):
             sqlite_where=text("processing_state = 'pending'"),
             postgresql_where=text("processing_state = 'pending'"),
         ),
+        Index(
+            "ix_audit_logs_failed",
+            "next_attempt_at",
+            sqlite_where=text("processing_state = 'failed'"),
+            postgresql_where=text("processing_state = 'failed'"),
+        ),
         CheckConstraint(
             "processing_state IN ('pending', 'done', 'failed')", name="processing_state"
         ),
@@ -46,7 +52,9 @@ class AuditLog(db.Model):
     data: Mapped[dict] = mapped_column(JSONType, default=dict)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     processing_state: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # workers' attempts
+    # When the beat sweep may hand the entry to a worker again (infra.pending_work).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     def to_dict(self) -> dict:

@@ -99,6 +99,12 @@ class Message(db.Model):
             sqlite_where=text("automation_state = 'pending'"),
             postgresql_where=text("automation_state = 'pending'"),
         ),
+        Index(
+            "ix_messages_automation_failed",
+            "automation_next_attempt_at",
+            sqlite_where=text("automation_state = 'failed'"),
+            postgresql_where=text("automation_state = 'failed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -113,7 +119,9 @@ class Message(db.Model):
     faq_id: Mapped[int | None] = mapped_column(ForeignKey("faqs.id", ondelete="SET NULL"))
     confidence: Mapped[float | None] = mapped_column(Float)
     automation_state: Mapped[str] = mapped_column(String(16), default="none")
-    automation_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    automation_attempts: Mapped[int] = mapped_column(Integer, default=0)  # workers' attempts
+    # When the beat sweep may hand the message to a worker again (infra.pending_work).
+    automation_next_attempt_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     def to_dict(self, attachments: list[dict] | None = None) -> dict:
