@@ -5,6 +5,8 @@ The broker, eager mode and visibility timeout come from ``Settings`` in
 """
 from kombu import Exchange, Queue
 
+from workers import task_names as names
+
 result_backend = None
 task_ignore_result = True
 task_eager_propagates = False
@@ -45,33 +47,21 @@ task_default_queue = "light"
 task_default_exchange = "light"
 task_default_routing_key = "light"
 task_routes = {
-    "workers.automation_tasks.process_customer_messages": {"queue": "automation"},
-    "workers.tasks.process_customer_message": {"queue": "automation"},
+    names.PROCESS_CUSTOMER_MESSAGES: {"queue": "automation"},
+    names.PROCESS_CUSTOMER_MESSAGE: {"queue": "automation"},
     # Notifications have their own queue and worker process: an automation backlog never
     # delays them.
-    "workers.tasks.process_audit_log": {"queue": "notifications"},
-    "workers.tasks.*": {"queue": "light"},
+    names.PROCESS_AUDIT_LOG: {"queue": "notifications"},
+    # Everything else (sweeps, reminders, clean-ups) goes to the default queue, "light".
 }
+# Tasks still queued under a former name go where the task goes today.
+task_routes.update({former: task_routes[current]
+                    for former, current in names.FORMER_NAMES.items() if current in task_routes})
 
 beat_schedule = {
-    "sweep-pending-automation": {
-        "task": "workers.tasks.sweep_pending_automation",
-        "schedule": 30.0,
-    },
-    "sweep-pending-audit-logs": {
-        "task": "workers.tasks.sweep_pending_audit_logs",
-        "schedule": 30.0,
-    },
-    "remind-escalations": {
-        "task": "workers.tasks.remind_escalations",
-        "schedule": 60.0,
-    },
-    "delete-unsent-attachments": {
-        "task": "workers.tasks.delete_unsent_attachments",
-        "schedule": 3600.0,
-    },
-    "purge-expired-revocations": {
-        "task": "workers.tasks.purge_expired_revocations",
-        "schedule": 3600.0,
-    },
+    "sweep-pending-automation": {"task": names.SWEEP_PENDING_AUTOMATION, "schedule": 30.0},
+    "sweep-pending-audit-logs": {"task": names.SWEEP_PENDING_AUDIT_LOGS, "schedule": 30.0},
+    "remind-escalations": {"task": names.REMIND_ESCALATIONS, "schedule": 60.0},
+    "delete-unsent-attachments": {"task": names.DELETE_UNSENT_ATTACHMENTS, "schedule": 3600.0},
+    "purge-expired-revocations": {"task": names.PURGE_EXPIRED_REVOCATIONS, "schedule": 3600.0},
 }

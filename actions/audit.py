@@ -3,17 +3,16 @@
 :func:`record_event` is the one way in, behind ``POST /api/events`` and for
 code that runs beside the app (bookings, payments, the chat automation). Each
 new entry is converted into a notification by the worker task
-``workers.tasks.process_audit_log``; the entry keeps a ``processing_state`` so
-the beat sweep finds what an enqueue or a worker lost.
+``workers.activity_tasks.process_audit_log``; the entry keeps a ``processing_state``
+so the beat sweep finds what an enqueue or a worker lost (``infra.pending_work``).
 """
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -23,12 +22,18 @@ from actions.actors import Actor, require_staff
 from actions.errors import Conflict, InvalidInput, TooLarge
 from actions.notification_rules import check_type
 from actions.pagination import clamp_limit, newest_first
+from infra.pending_work import PendingWork
 from models import AuditLog, db
 from models.base import utcnow
+from workers import task_names
 
 log = logging.getLogger("activity")
 
-PROCESS_TASK = "workers.tasks.process_audit_log"
+# An entry's conversion as pending work: attempts, retries and the sweep.
+WORK = PendingWork(
+    "notifications", AuditLog, state="processing_state", attempts="attempts",
+    next_attempt_at="next_attempt_at", task=task_names.PROCESS_AUDIT_LOG, batched=False,
+    details=("business_id", "type", "created_at"))
 MAX_DATA_BYTES = 16 * 1024
 MAX_KEY_CHARS = 128
 
@@ -140,7 +145,7 @@ def record(
     # Logged once durable (the caller's commit when commit=False), before the
     # conversion runs, so the log reads in the order things happened.
     tx.after_commit(lambda: log.info("audit entry recorded", extra=fields))
-    jobs.enqueue(PROCESS_TASK, entry_id)
+    jobs.enqueue(WORK.task, entry_id)
     if commit:
         tx.commit()
     return Recorded(entry_id, True)
@@ -203,56 +208,3 @@ def list_for(actor: Actor, type_filter: str | None = None, limit: int | None = N
         query = query.where(_type_filter(type_filter))
     return newest_first(query, AuditLog.id, before_id, limit,
                         lambda q: db.session.scalars(q).all(), lambda row: row.id)
-
-
-def stale_pending_ids(older_than_s: float = 30.0, batch: int = 500) -> list[int]:
-    cutoff = utcnow() - timedelta(seconds=older_than_s)
-    return list(db.session.scalars(
-        select(AuditLog.id)
-        .where(AuditLog.processing_state == "pending", AuditLog.created_at < cutoff)
-        .order_by(AuditLog.id)
-        .limit(batch)
-    ))
-
-
-def requeue_stale(older_than_s: float = 30.0, batch: int = 500, max_attempts: int = 5) -> dict:
-    """Enqueue again what stayed pending; give up (``failed``) after max_attempts sweeps.
-
-    Failed entries stay in the log, visible and re-queueable by hand, so
-    nothing is lost; they only stop being retried forever.
-    """
-    ids = stale_pending_ids(older_than_s, batch)
-    if not ids:
-        return {"requeued": 0, "failed": 0}
-    db.session.execute(
-        update(AuditLog)
-        .where(AuditLog.id.in_(ids), AuditLog.attempts >= max_attempts)
-        .values(processing_state="failed")
-    )
-    retry_ids = list(db.session.scalars(
-        select(AuditLog.id).where(AuditLog.id.in_(ids), AuditLog.processing_state == "pending")
-    ))
-    if retry_ids:
-        db.session.execute(
-            update(AuditLog).where(AuditLog.id.in_(retry_ids))
-            .values(attempts=AuditLog.attempts + 1)
-        )
-    for entry_id in retry_ids:
-        jobs.enqueue(PROCESS_TASK, entry_id)
-    tx.commit()
-    failed = len(ids) - len(retry_ids)
-    if retry_ids or failed:
-        log.warning("audit entries swept",
-                    extra={"requeued": len(retry_ids), "failed": failed})
-    return {"requeued": len(retry_ids), "failed": failed}
-
-
-def mark_failed(audit_log_id: int) -> None:
-    """The task gave up on this entry: keep it, flagged, for an operator."""
-    db.session.execute(
-        update(AuditLog)
-        .where(AuditLog.id == audit_log_id, AuditLog.processing_state == "pending")
-        .values(processing_state="failed", attempts=AuditLog.attempts + 1)
-    )
-    tx.commit()
-    log.error("audit entry failed", extra={"audit_log_id": audit_log_id})

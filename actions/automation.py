@@ -3,7 +3,8 @@
 Runs in a worker (in-process in the embedded mode). Everything one message
 causes is written in one transaction with the message's automation_state, and
 each bot reply carries a dedup key unique in its room, so a re-run task (retry,
-crashed worker, beat sweep) has each effect once.
+crashed worker, beat sweep) has each effect once. Attempts, retries and the sweep of
+messages left pending are ``infra.pending_work``'s, for :data:`WORK`.
 """
 
 from __future__ import annotations
@@ -17,13 +18,21 @@ from sqlalchemy import func, select
 
 from actions import businesses, faq_index, presence, rooms, tx
 from actions.bot_replies import BotReplies
+from infra.pending_work import PendingWork
 from logic import business_hours as bh
 from logic import faq_semantic
 from logic.faq_matcher import Candidate, FaqIndex, is_small_talk
 from models import AutoResponse, Business, Message, Room, User, db
 from models.base import as_utc, utcnow
+from workers import task_names
 
 log = logging.getLogger("automation")
+
+# A customer message's automation as pending work: attempts, retries and the sweep.
+WORK = PendingWork(
+    "automation", Message, state="automation_state", attempts="automation_attempts",
+    next_attempt_at="automation_next_attempt_at", task=task_names.PROCESS_CUSTOMER_MESSAGES,
+    batched=True, details=("room_id", "created_at"))
 
 
 def staff_absence_key(business: Business, now: datetime) -> str | None:
@@ -262,28 +271,3 @@ def remind_escalations(now: datetime | None = None) -> int:
         reminded += 1
     tx.commit()
     return reminded
-
-
-def pending_message_ids(
-    older_than_seconds: int = 30, limit: int = 500, max_attempts: int = 5
-) -> list[int]:
-    """Messages whose automation stayed pending: counted, and given up on after max_attempts."""
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    stale = list(
-        db.session.scalars(
-            select(Message)
-            .where(Message.automation_state == "pending", Message.created_at < cutoff)
-            .order_by(Message.id)
-            .limit(limit)
-        )
-    )
-    ids = []
-    for message in stale:
-        message.automation_attempts += 1
-        if message.automation_attempts > max_attempts:
-            message.automation_state = "failed"
-            log.error("automation gave up", extra={"message_id": message.id})
-        else:
-            ids.append(message.id)
-    tx.commit()
-    return ids

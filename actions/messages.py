@@ -14,9 +14,10 @@ from actions.errors import Conflict, InvalidInput, RateLimited
 from models import Message, Participant, Room, db
 from models.base import TZDateTime, iso, utcnow
 from models.chat import message_dict
+from workers import task_names
 
 log = logging.getLogger("chat")
-AUTOMATION_TASK = "workers.automation_tasks.process_customer_messages"
+AUTOMATION_TASK = task_names.PROCESS_CUSTOMER_MESSAGES
 MAX_PAGE = 200
 
 

@@ -1,11 +1,12 @@
 """The Celery app, built from the same create_app as the web process."""
 from __future__ import annotations
 
-from celery import Celery, Task
+from celery import Celery
 from celery.signals import setup_logging, worker_init
 from flask import Flask
 
 from web.config import redis_ssl_options
+from workers.base import FlaskTask
 
 
 @setup_logging.connect
@@ -29,12 +30,8 @@ def _load_sentence_encoder(**_kwargs: object) -> None:
 
 
 def celery_init_app(app: Flask) -> Celery:
-    class FlaskTask(Task):
-        def __call__(self, *args: object, **kwargs: object) -> object:
-            with app.app_context():
-                return self.run(*args, **kwargs)
-
     celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.flask_app = app  # the context FlaskTask runs its tasks in
     celery_app.config_from_object("celeryconfig")
     settings = app.config["SETTINGS"]
     broker_url = app.config.get("BROKER_URL_OVERRIDE",

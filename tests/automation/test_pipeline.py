@@ -228,23 +228,6 @@ def test_running_the_task_twice_has_one_effect(app, client, open_business, staff
     assert _bot_messages(app, room_id) == before
 
 
-def test_sweep_requeues_pending_and_gives_up_after_attempts(app, client, open_business):
-    business, _owner = open_business
-    customer = factories.register(client)
-    room_id = _room(client, business, customer)
-    message = _send(client, room_id, customer, "hello")
-    with app.app_context():
-        row = db.session.get(Message, message["id"])
-        row.automation_state = "pending"
-        row.created_at = datetime.now(UTC) - timedelta(minutes=5)
-        db.session.commit()
-        assert automation.pending_message_ids() == [message["id"]]
-        for _ in range(5):
-            automation.pending_message_ids()
-        assert db.session.get(Message, message["id"]).automation_state == "failed"
-        assert automation.pending_message_ids() == []
-
-
 def test_escalation_reminder_once_during_hours(app, client, open_business, staff_online):
     business, _owner = open_business
     customer = factories.register(client)

@@ -6,10 +6,10 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy.exc import OperationalError
 
+from actions.audit import WORK
 from tests.notifications.helpers import counts, notifications, post_event, set_rule
-
-PROCESS = "workers.tasks.process_audit_log"
-SWEEP = "workers.tasks.sweep_pending_audit_logs"
+from workers.task_names import PROCESS_AUDIT_LOG as PROCESS
+from workers.task_names import SWEEP_PENDING_AUDIT_LOGS as SWEEP
 
 
 def _task(app, name):
@@ -129,29 +129,36 @@ def test_failed_enqueue_is_swept_by_beat(app, client, shop, monkeypatch):
     assert counts(app)["notifications"] == 0
 
     # Too young to be swept: a worker may still be on it.
-    assert _task(app, SWEEP).apply().result == {"requeued": 0, "failed": 0}
+    assert _task(app, SWEEP).apply().result == {"requeued": 0, "retried": 0, "failed": 0}
     with time_machine.travel(timedelta(seconds=45), tick=True):
-        assert _task(app, SWEEP).apply().result == {"requeued": 1, "failed": 0}
+        assert _task(app, SWEEP).apply().result == {"requeued": 1, "retried": 0, "failed": 0}
     with app.app_context():
         entry = db.session.get(AuditLog, entry_id)
         assert (entry.processing_state, entry.attempts) == ("done", 1)
     assert counts(app)["notifications"] == 1
 
 
-def test_sweep_gives_up_after_max_attempts_but_keeps_the_entry(app, client, shop, monkeypatch):
+def test_sweeps_with_no_worker_running_never_fail_an_entry(app, client, shop, monkeypatch):
     from models import AuditLog, db
 
     task = _task(app, PROCESS)
-    monkeypatch.setattr(task, "apply_async", lambda *a, **k: None)  # a worker that never runs
+    queued = []
+    monkeypatch.setattr(task, "apply_async", lambda args=None, **_k: queued.append(args))
     entry_id = post_event(client, shop.staff, "booking.created")["audit_log_id"]
-    with time_machine.travel(timedelta(minutes=5), tick=True):
-        for _ in range(5):
-            assert _task(app, SWEEP).apply().result == {"requeued": 1, "failed": 0}
-        assert _task(app, SWEEP).apply().result == {"requeued": 0, "failed": 1}
+    with time_machine.travel(timedelta(minutes=1)) as clock:
+        for _ in range(4 * WORK.policy.max_attempts):
+            _task(app, SWEEP).apply()
+            clock.shift(WORK.policy.lease)
+    assert len(queued) > WORK.policy.max_attempts
     with app.app_context():
-        assert db.session.get(AuditLog, entry_id).processing_state == "failed"
-    logs = client.get("/api/audit-logs", headers=shop.staff.headers).get_json()["audit_logs"]
-    assert [e["id"] for e in logs] == [entry_id]
+        entry = db.session.get(AuditLog, entry_id)
+        assert (entry.processing_state, entry.attempts) == ("pending", 0)
+    for args in queued:  # the worker is back
+        task.apply(args=args)
+    with app.app_context():
+        entry = db.session.get(AuditLog, entry_id)
+        assert (entry.processing_state, entry.attempts) == ("done", 1)
+    assert counts(app)["notifications"] == 1
 
 
 def test_database_errors_retry_with_a_bound_then_mark_failed(app, client, shop, monkeypatch):
@@ -170,9 +177,11 @@ def test_database_errors_retry_with_a_bound_then_mark_failed(app, client, shop, 
 
     monkeypatch.setattr(actions_notifications, "convert_audit_entry", flaky)
     task.apply(args=[entry_id])
-    assert len(calls) == 1 + task.max_retries
+    assert len(calls) == WORK.policy.max_attempts  # the task's retries spend the entry's budget
     with app.app_context():
         assert db.session.get(AuditLog, entry_id).processing_state == "failed"
+    logs = client.get("/api/audit-logs", headers=shop.staff.headers).get_json()["audit_logs"]
+    assert [e["id"] for e in logs] == [entry_id]  # kept in the log
 
 
 def test_database_error_once_is_retried_to_success(app, client, shop, monkeypatch):

@@ -1,0 +1,95 @@
+"""The task base classes: the one home of every task's rollback and retry policy."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from celery import Task, shared_task
+from celery.exceptions import Ignore, Retry
+from celery.utils.time import get_exponential_backoff_interval
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from actions import tx
+from infra import pending_work
+from infra.pending_work import PendingWork
+from workers.task_names import FORMER_NAMES
+
+log = logging.getLogger("workers")
+
+
+class FlaskTask(Task):
+    """Runs in the Flask app's context. A failure rolls the session back (dropping its
+    after-commit work); a database error that may pass (a lock, a deadlock, a dropped
+    connection, a race lost on a unique key) is retried with backoff, a few times.
+    """
+
+    retry_for: tuple[type[Exception], ...] = (OperationalError, IntegrityError)
+    max_retries = 5
+    retry_backoff_max = 60  # seconds
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        with self.app.flask_app.app_context():
+            try:
+                return self.attempt(*args, **kwargs)
+            except (Ignore, Retry):  # a task's own word on what happens next
+                tx.rollback()
+                raise
+            except Exception as exc:
+                tx.rollback()
+                worth_retrying = self.after_failure(args, kwargs)
+                if isinstance(exc, self.retry_for) and worth_retrying:
+                    countdown = get_exponential_backoff_interval(
+                        factor=1, retries=self.request.retries,
+                        maximum=self.retry_backoff_max, full_jitter=True)
+                    raise self.retry(exc=exc, countdown=countdown) from exc
+                raise
+
+    def attempt(self, *args: object, **kwargs: object) -> object:
+        return self.run(*args, **kwargs)
+
+    def after_failure(self, args: tuple, kwargs: dict) -> bool:
+        """Note a failed run; whether another run is worth a retry."""
+        return True
+
+
+class PendingWorkTask(FlaskTask):
+    """A task that does pending work (``work``), given an id or a list of ids first.
+
+    Its attempts are counted when it starts (``pending_work.claim``), and a failure
+    backs the rows off or marks them failed; it is retried only while a row has
+    attempts left, so the retries of a task and the sweep's share one budget.
+    """
+
+    work: PendingWork
+
+    def attempt(self, *args: object, **kwargs: object) -> object:
+        pending_work.claim(self.work, _ids(args, kwargs))
+        return self.run(*args, **kwargs)
+
+    def after_failure(self, args: tuple, kwargs: dict) -> bool:
+        ids = _ids(args, kwargs)
+        try:
+            return bool(pending_work.record_failure(self.work, ids))
+        except Exception:  # the database is away: the lease brings the sweep back to it
+            tx.rollback()
+            log.exception("could not record a failed attempt",
+                          extra={"work": self.work.name, "ids": ids})
+            return True
+
+
+def _ids(args: tuple, kwargs: dict) -> list[int]:
+    first = args[0] if args else next(iter(kwargs.values()))
+    return list(first) if isinstance(first, list | tuple) else [first]
+
+
+def task(name: str, **options: object) -> Callable[[Callable], Task]:
+    """``shared_task`` under ``name``, and under the task's former names (FORMER_NAMES)."""
+    options.setdefault("base", FlaskTask)
+
+    def register(fun: Callable) -> Task:
+        for former, current in FORMER_NAMES.items():
+            if current == name:
+                shared_task(name=former, **options)(fun)
+        return shared_task(name=name, **options)(fun)
+
+    return register
