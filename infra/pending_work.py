@@ -12,7 +12,8 @@ every kind of such work:
   with each attempt, up to a cap; once it used ``max_attempts`` it is ``failed``.
 - The sweep (:func:`sweep`) enqueues pending rows whose task was lost (a failed enqueue,
   a crashed worker) and retries ``failed`` rows when their backoff is over, until they
-  are ``max_age`` old. Then they stay failed, for an operator.
+  are ``max_age`` old. Then they stay failed, listed for an operator, who can
+  :func:`requeue` them (``flask automation failed|requeue``).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, update
 
 from actions import jobs, tx
 from models import db
@@ -131,6 +132,39 @@ def sweep(work: PendingWork, now: datetime | None = None, batch: int = 500) -> d
     if requeued or retried or gave_up:
         log.warning("pending work swept", extra={"work": work.name, **counts})
     return counts
+
+
+def failed(work: PendingWork, limit: int = 100) -> tuple[list, int]:
+    """The failed rows, oldest first (at most ``limit``), and how many there are in all."""
+    rows = list(db.session.scalars(
+        select(work.model).where(work.is_(FAILED)).order_by(work.model.id).limit(limit)))
+    total = db.session.scalar(
+        select(func.count()).select_from(work.model).where(work.is_(FAILED)))
+    return rows, total
+
+
+def requeue(work: PendingWork, ids: Iterable[int] | None, now: datetime | None = None
+            ) -> list[int]:
+    """Failed rows (those among ``ids``, or all) start again as new: pending, no attempts.
+
+    Returns their ids, for the caller to hand to the workers; the sweep enqueues them
+    if that is lost. Commits.
+    """
+    now = now or utcnow()
+    where = work.is_(FAILED)
+    if ids is not None:
+        where = and_(where, work.model.id.in_(sorted(set(ids))))
+    requeued = sorted(db.session.scalars(
+        update(work.model).where(where)
+        .values({work.state: PENDING, work.attempts: 0,
+                 work.next_attempt_at: now + work.policy.stale_after})
+        .returning(work.model.id)
+        .execution_options(synchronize_session=False)
+    ))
+    tx.commit()
+    if requeued:
+        log.warning("failed work requeued", extra={"work": work.name, "count": len(requeued)})
+    return requeued
 
 
 def _rows(work: PendingWork, where: ColumnElement[bool], ids: Iterable[int] | None = None,

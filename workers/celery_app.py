@@ -50,5 +50,7 @@ def celery_init_app(app: Flask) -> Celery:
     import workers.activity_tasks  # noqa: F401  (registers the tasks on this app)
     import workers.automation_tasks  # noqa: F401
     import workers.tasks  # noqa: F401
+    from workers.pending_cli import register_commands
 
+    register_commands(app)  # flask automation|notifications failed|requeue
     return celery_app

@@ -1,5 +1,6 @@
 """Automation after an outage: attempts count workers' attempts, not sweeps; a message that
-really fails backs off, becomes failed and is retried by the sweep (issue 12, item 2)."""
+really fails backs off, becomes failed, is retried by the sweep, and an operator sees and
+requeues it (issue 12, item 2)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -165,3 +166,36 @@ def test_a_message_whose_worker_dies_on_every_attempt_ends_failed(
     clock.shift(POLICY.lease)
     assert _sweep(app) == {"requeued": 0, "retried": 0, "failed": 1}
     assert _state(app, message_id) == ("failed", POLICY.max_attempts)
+
+
+def test_operator_lists_and_requeues_failed_messages(app, client, business, crashing,
+                                                     monkeypatch):
+    sent = [_send(client, business, QUESTION) for _ in range(2)]
+    for _ in range(POLICY.max_attempts - 1):  # the rest of their budget, at once
+        for _room_id, message_id in sent:
+            _task(app, task_names.PROCESS_CUSTOMER_MESSAGE).apply(args=[message_id])
+    assert {_state(app, message_id) for _room, message_id in sent} == {
+        ("failed", POLICY.max_attempts)}
+    (first_room, first), (second_room, second) = sent
+    cli = app.test_cli_runner()
+
+    listing = cli.invoke(args=["automation", "failed"])
+    assert listing.exit_code == 0, listing.output
+    lines = listing.output.splitlines()
+    assert lines[-1] == "2 failed"
+    assert lines[0].startswith(f"id={first}  attempts={POLICY.max_attempts}  "
+                               f"room_id={first_room}  created_at=")
+    assert "retry_at=" in lines[0]
+    assert cli.invoke(args=["automation", "failed", "--limit", "1"]).output.endswith(
+        "2 failed (1 shown)\n")
+
+    monkeypatch.undo()  # fixed: requeue one by id, then the rest
+    requeued = cli.invoke(args=["automation", "requeue", str(first), "999999"])
+    assert requeued.output.splitlines() == ["1 requeued", "not failed, left alone: 999999"]
+    assert _state(app, first) == ("done", 1)  # a fresh budget; run at once (embedded mode)
+    assert _bot_kinds(app, first_room).count("faq") == 1
+    assert cli.invoke(args=["automation", "requeue", "--all"]).output == "1 requeued\n"
+    assert _state(app, second) == ("done", 1)
+    assert _bot_kinds(app, second_room).count("faq") == 1
+    assert cli.invoke(args=["automation", "failed"]).output == "0 failed\n"
+    assert cli.invoke(args=["automation", "requeue"]).exit_code == 2  # neither ids nor --all

@@ -161,7 +161,8 @@ def test_sweeps_with_no_worker_running_never_fail_an_entry(app, client, shop, mo
     assert counts(app)["notifications"] == 1
 
 
-def test_database_errors_retry_with_a_bound_then_mark_failed(app, client, shop, monkeypatch):
+def test_database_errors_retry_with_a_bound_then_mark_failed_and_listed(app, client, shop,
+                                                                        monkeypatch):
     from actions import notifications as actions_notifications
     from models import AuditLog, db
 
@@ -180,8 +181,17 @@ def test_database_errors_retry_with_a_bound_then_mark_failed(app, client, shop, 
     assert len(calls) == WORK.policy.max_attempts  # the task's retries spend the entry's budget
     with app.app_context():
         assert db.session.get(AuditLog, entry_id).processing_state == "failed"
+    # Kept in the log, and shown to an operator, who requeues it once the database is back.
     logs = client.get("/api/audit-logs", headers=shop.staff.headers).get_json()["audit_logs"]
-    assert [e["id"] for e in logs] == [entry_id]  # kept in the log
+    assert [e["id"] for e in logs] == [entry_id]
+    cli = app.test_cli_runner()
+    listing = cli.invoke(args=["notifications", "failed"]).output.splitlines()
+    assert listing[0].startswith(f"id={entry_id}  attempts={WORK.policy.max_attempts}  "
+                                 f"business_id={shop.id}  type=booking.created  created_at=")
+    assert listing[-1] == "1 failed"
+    monkeypatch.undo()
+    assert cli.invoke(args=["notifications", "requeue", "--all"]).output == "1 requeued\n"
+    assert counts(app)["notifications"] == 1
 
 
 def test_database_error_once_is_retried_to_success(app, client, shop, monkeypatch):
