@@ -83,3 +83,26 @@ class RateLimited(DomainError):
     code = "rate_limited"
     status = 429
     default_message = "Too many requests; slow down."
+
+
+class Unavailable(DomainError):
+    code = "unavailable"
+    status = 503
+    default_message = "The service is briefly unavailable; nothing was saved. Try again shortly."
+
+
+def outage(error: BaseException) -> Unavailable | None:
+    """Redis or the database out of reach, as the error a client can act on: retry later.
+
+    Anything else is a bug and stays a 500.
+    """
+    import redis.exceptions
+    import sqlalchemy.exc
+
+    if isinstance(error, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return Unavailable(retry_after=5)
+    if isinstance(error, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError):
+        return Unavailable(retry_after=5)
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+        return Unavailable(retry_after=5)
+    return None

@@ -213,7 +213,11 @@ def configure(redis_url: str | None) -> None:
     if redis_url:
         import redis
 
-        pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=32, timeout=10)
+        # Socket timeouts: a Redis that stops answering fails the call ("unavailable")
+        # instead of hanging the request that waits on it.
+        pool = redis.BlockingConnectionPool.from_url(
+            redis_url, max_connections=32, timeout=10, socket_timeout=3,
+            socket_connect_timeout=3)
         _store = RedisPresence(redis.Redis(connection_pool=pool))
     else:
         _store = MemoryPresence()

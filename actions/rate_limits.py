@@ -51,7 +51,11 @@ class RedisWindow:
     def __init__(self, redis_url: str) -> None:
         # A blocking pool: under a burst, a send waits for a free connection rather than
         # failing with "Too many connections".
-        pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=10)
+        # Socket timeouts: a Redis that stops answering fails the send ("unavailable")
+        # instead of hanging it.
+        pool = redis.BlockingConnectionPool.from_url(
+            redis_url, max_connections=64, timeout=10, socket_timeout=3,
+            socket_connect_timeout=3)
         self._storage = storage_from_string(redis_url, connection_pool=pool)
         self._limiter = MovingWindowRateLimiter(self._storage)
 

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from actions import tx
-from actions.errors import DomainError, InvalidInput
+from actions.errors import DomainError, InvalidInput, outage
 from web.schemas import INT64_MAX, bounded_int
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ _CODES = {
     422: "unprocessable",
     429: "rate_limited",
     500: "internal_error",
+    503: "unavailable",
 }
 
 
@@ -164,5 +165,9 @@ def register_error_handlers(app: APIFlask) -> None:
         if isinstance(error, HTTPException):
             return werkzeug_error(error)
         tx.rollback()
+        unavailable = outage(error)
+        if unavailable is not None:
+            log.warning("request failed: %s unavailable (%s)", type(error).__module__, error)
+            return domain_error(unavailable)
         log.exception("unhandled error")
         return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -13,7 +13,7 @@ from marshmallow import Schema, ValidationError
 
 from actions import events, rate_limits, tx
 from actions.actors import Actor
-from actions.errors import DomainError, InvalidInput, Unauthorized
+from actions.errors import DomainError, InvalidInput, Unauthorized, outage
 from actions.events import NAMESPACE
 from web import presence_hooks
 from web.extensions import socketio
@@ -110,8 +110,12 @@ def socket_event(
             except DomainError as exc:
                 tx.rollback()
                 return error_ack(exc)
-            except Exception:
+            except Exception as exc:
                 tx.rollback()
+                if (unavailable := outage(exc)) is not None:
+                    log.warning("socket handler %s: %s unavailable (%s)", name,
+                                type(exc).__module__, exc)
+                    return error_ack(unavailable)
                 log.exception("socket handler %s failed", name)
                 return {"ok": False, "error": {"code": "internal_error",
                                                "message": "Something went wrong on our side."}}
