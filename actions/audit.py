@@ -32,7 +32,7 @@ log = logging.getLogger("activity")
 # An entry's conversion as pending work: attempts, retries and the sweep.
 WORK = PendingWork(
     "notifications", AuditLog, state="processing_state", attempts="attempts",
-    next_attempt_at="next_attempt_at", task=task_names.PROCESS_AUDIT_LOG, batched=False,
+    next_attempt_at="next_attempt_at", task=task_names.PROCESS_AUDIT_LOG,
     details=("business_id", "type", "created_at"))
 MAX_DATA_BYTES = 16 * 1024
 MAX_KEY_CHARS = 128

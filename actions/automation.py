@@ -31,8 +31,8 @@ log = logging.getLogger("automation")
 # A customer message's automation as pending work: attempts, retries and the sweep.
 WORK = PendingWork(
     "automation", Message, state="automation_state", attempts="automation_attempts",
-    next_attempt_at="automation_next_attempt_at", task=task_names.PROCESS_CUSTOMER_MESSAGES,
-    batched=True, details=("room_id", "created_at"))
+    next_attempt_at="automation_next_attempt_at", task=task_names.PROCESS_CUSTOMER_MESSAGE,
+    batch_task=task_names.PROCESS_CUSTOMER_MESSAGES, details=("room_id", "created_at"))
 
 
 def staff_absence_key(business: Business, now: datetime) -> str | None:

@@ -49,15 +49,15 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class PendingWork:
-    """One kind of work: its table, the names of its three columns and the task that does it."""
+    """One kind of work: its table, the names of its three columns and the tasks that do it."""
 
     name: str
     model: type
     state: str
     attempts: str
     next_attempt_at: str
-    task: str
-    batched: bool  # the task takes a list of ids (queued with jobs.enqueue_item)
+    task: str  # takes one id
+    batch_task: str | None = None  # takes a list of ids (queued with jobs.enqueue_item)
     details: tuple[str, ...] = ()  # columns an operator sees beside each failed row
     policy: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -205,7 +205,7 @@ def _lease(work: PendingWork, where: ColumnElement[bool], now: datetime, batch: 
 
 def _enqueue(work: PendingWork, ids: list[int]) -> None:
     for item_id in ids:
-        if work.batched:
-            jobs.enqueue_item(work.task, item_id)
+        if work.batch_task:
+            jobs.enqueue_item(work.batch_task, item_id)
         else:
             jobs.enqueue(work.task, item_id)

@@ -9,7 +9,7 @@ from celery.exceptions import Ignore, Retry
 from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from actions import tx
+from actions import jobs, tx
 from infra import pending_work
 from infra.pending_work import PendingWork
 from workers.task_names import FORMER_NAMES
@@ -57,7 +57,9 @@ class PendingWorkTask(FlaskTask):
 
     Its attempts are counted when it starts (``pending_work.claim``), and a failure
     backs the rows off or marks them failed; it is retried only while a row has
-    attempts left, so the retries of a task and the sweep's share one budget.
+    attempts left, so the retries of a task and the sweep's share one budget. A batch
+    that fails goes on as one task per row, so a row that always fails (a poison
+    message) holds back no other.
     """
 
     work: PendingWork
@@ -69,12 +71,17 @@ class PendingWorkTask(FlaskTask):
     def after_failure(self, args: tuple, kwargs: dict) -> bool:
         ids = _ids(args, kwargs)
         try:
-            return bool(pending_work.record_failure(self.work, ids))
+            still_pending = pending_work.record_failure(self.work, ids)
         except Exception:  # the database is away: the lease brings the sweep back to it
             tx.rollback()
             log.exception("could not record a failed attempt",
                           extra={"work": self.work.name, "ids": ids})
             return True
+        if len(ids) > 1:
+            for item_id in still_pending:
+                jobs.enqueue(self.work.task, item_id, committed=True)
+            return False
+        return bool(still_pending)
 
 
 def _ids(args: tuple, kwargs: dict) -> list[int]:

@@ -69,7 +69,8 @@ def _send(work: PendingWork, ids: list[int]) -> None:
     """
     celery_app = current_app.extensions["celery"]
     try:
-        for name, args in merge([Job(work.task, (item,), work.batched) for item in ids]):
+        jobs = [Job(work.batch_task or work.task, (item,), bool(work.batch_task)) for item in ids]
+        for name, args in merge(jobs):
             celery_app.tasks[name].apply_async(args=args)
     except Exception as exc:  # the broker is away; nothing is lost
         click.echo(f"could not reach the broker ({exc}); the beat sweep will hand them "

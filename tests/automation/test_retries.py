@@ -157,6 +157,27 @@ def test_database_errors_are_retried_in_the_task_within_the_same_budget(
     assert _state(app, message_id) == ("failed", POLICY.max_attempts)
 
 
+def test_a_poison_message_fails_alone_not_its_batch(app, client, business, no_worker,
+                                                    monkeypatch):
+    (poison_room, poison), (room_id, innocent) = (_send(client, business, QUESTION)
+                                                  for _ in range(2))
+    real = automation.process_customer_messages
+
+    def poisoned(message_ids, now=None):
+        if poison in message_ids:
+            raise RuntimeError("this message crashes the scorer")
+        return real(message_ids, now)
+
+    monkeypatch.setattr(automation, "process_customer_messages", poisoned)
+    monkeypatch.setattr(_task(app, task_names.PROCESS_CUSTOMER_MESSAGE), "apply_async",
+                        _task(app, task_names.PROCESS_CUSTOMER_MESSAGE).apply)  # a worker runs
+    _task(app, task_names.PROCESS_CUSTOMER_MESSAGES).apply(args=[[poison, innocent]])
+    assert _state(app, innocent) == ("done", 2)  # the batch's attempt, then its own
+    assert _bot_kinds(app, room_id).count("faq") == 1
+    assert _state(app, poison) == ("pending", 2)  # backing off, on its own
+    assert _bot_kinds(app, poison_room) == []
+
+
 def test_a_message_whose_worker_dies_on_every_attempt_ends_failed(
         app, client, business, clock, no_worker):
     _room_id, message_id = _send(client, business, QUESTION)
