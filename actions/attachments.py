@@ -20,7 +20,7 @@ from werkzeug.utils import secure_filename
 
 from actions import tx
 from actions.actors import Actor
-from actions.errors import DomainError, InvalidInput, NotFound, TooLarge
+from actions.errors import DomainError, InvalidInput, NotFound, TooLarge, Unprocessable
 from actions.storage import get_storage, new_key
 from models import db
 from models.chat import Attachment
@@ -225,7 +225,8 @@ def link_to_message(
     ]
     if unusable:
         # Someone else's upload reads the same as a missing one, so ids reveal nothing.
-        raise InvalidInput(
+        # Well-formed ids that cannot be used: 422, where a malformed list is a 400.
+        raise Unprocessable(
             "These attachments cannot be sent: "
             + ", ".join(map(str, unusable))
             + ". Attach only files you uploaded yourself and have not sent yet.",

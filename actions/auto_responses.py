@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from actions import tx
 from actions.actors import Actor, require_staff
-from actions.errors import InvalidInput, NotFound
+from actions.errors import InvalidInput, NotFound, Unprocessable
 from actions.faqs import clean_text
 from models import AutoResponse, Business, db
 from models.business import TRIGGERS
@@ -36,21 +36,23 @@ def clean_trigger(value: object) -> str:
 
 
 def check_placeholders(message: str) -> None:
-    """Refuse any {...} other than {next_open_at}, so a typo fails at save time, not live."""
+    """Refuse any {...} other than {next_open_at}, so a typo fails at save time, not live.
+
+    A 422 (Unprocessable): the text is a valid string, what it asks for cannot be filled in."""
     for found in _BRACED.finditer(message):
         if found.group(0) != PLACEHOLDER:
-            raise InvalidInput(
+            raise Unprocessable(
                 f"Unknown placeholder {found.group(0)} in message; the only placeholder "
                 f"is {PLACEHOLDER}.", code="invalid_placeholder", details={"field": "message"})
     if _HALF_PLACEHOLDER.search(message.replace(PLACEHOLDER, "")):
-        raise InvalidInput(
+        raise Unprocessable(
             f"message has an unbalanced brace; the only placeholder is {PLACEHOLDER}.",
             code="invalid_placeholder", details={"field": "message"})
 
 
 def _check_placeholder_trigger(trigger: str, message: str) -> None:
     if PLACEHOLDER in message and trigger not in PLACEHOLDER_TRIGGERS:
-        raise InvalidInput(
+        raise Unprocessable(
             f"{PLACEHOLDER} is only filled in for the offline trigger; a {trigger} message "
             "would show it as written.", code="invalid_placeholder",
             details={"field": "message"})

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from actions import auth, tx
 from actions.actors import Actor, require_owner_of
-from actions.errors import Conflict, InvalidInput, NotFound
+from actions.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from actions.seed import seed_business_content
 from logic import business_hours as bh
 from models import Business, User, db
@@ -20,6 +20,9 @@ def _validated_schedule_fields(
         tz = bh.parse_timezone(timezone)
         parsed_hours = bh.parse_hours(hours)
         parsed_holidays = bh.parse_holidays(holidays)
+    except bh.HoursConflict as exc:
+        # Well-formed ranges that collide: the document cannot say so, hence 422, not 400.
+        raise Unprocessable(str(exc), code="invalid_schedule") from exc
     except bh.HoursError as exc:
         raise InvalidInput(str(exc), code="invalid_schedule") from exc
     return tz.key, parsed_hours, parsed_holidays

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from actions import events, tx
 from actions.actors import Actor, require_staff
-from actions.errors import Forbidden, InvalidInput, NotFound
+from actions.errors import Forbidden, NotFound, Unprocessable
 from models import Business, Message, Participant, Room, User, db
 from models.base import iso, utcnow
 
@@ -84,7 +84,9 @@ def create_staff_room(
     business_id = require_staff(actor)
     member_ids = sorted(set(participant_ids) | {actor.id})
     if len(member_ids) < 2:
-        raise InvalidInput("A staff room needs at least one other participant.")
+        # Well-formed ids that do not make a room: 422, as for ids that are not colleagues.
+        raise Unprocessable("A staff room needs at least one other participant.",
+                            code="invalid_participants")
     found = set(
         db.session.scalars(
             select(User.id).where(
@@ -96,7 +98,8 @@ def create_staff_room(
     )
     missing = [uid for uid in member_ids if uid not in found]
     if missing:
-        raise InvalidInput(f"Not staff of this business: {missing}.", code="invalid_participants")
+        raise Unprocessable(f"Not staff of this business: {missing}.",
+                            code="invalid_participants")
     # A blank name is no name: it must not make a second unnamed direct room.
     name = (name or "").strip() or None
     if len(member_ids) == 2 and name is None:

@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_HOURS",
     "NEVER_OPENED",
     "SEARCH_DAYS",
+    "HoursConflict",
     "HoursError",
     "Schedule",
     "build_schedule",
@@ -83,6 +84,11 @@ _ONE_DAY = timedelta(days=1)
 
 class HoursError(ValueError):
     """Invalid timezone, business hours or holidays; the message is shown to the user."""
+
+
+class HoursConflict(HoursError):
+    """Ranges each well-formed that collide: overlapping, or an overnight range running into
+    the next day's first one (the API's 422, where a malformed value is its 400)."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,7 @@ def _parse_day(day: str, ranges: object) -> list[tuple[int, int, list[str]]]:
     parsed.sort(key=lambda r: r[0])
     for a, b in pairwise(parsed):
         if b[0] < a[1]:
-            raise HoursError(
+            raise HoursConflict(
                 f"business_hours[{day!r}] ranges {a[2][0]}-{a[2][1]} and "
                 f"{b[2][0]}-{b[2][1]} overlap."
             )
@@ -181,7 +187,7 @@ def parse_hours(value: object) -> dict[str, list[list[str]]]:
         if days[day] and days[nxt]:
             last, first = days[day][-1], days[nxt][0]
             if last[1] - _MINUTES_PER_DAY > first[0]:
-                raise HoursError(
+                raise HoursConflict(
                     f"business_hours[{day!r}] range {last[2][0]}-{last[2][1]} runs past "
                     f"midnight into business_hours[{nxt!r}] range {first[2][0]}-{first[2][1]}."
                 )

@@ -319,7 +319,7 @@ def test_sending_someone_elses_or_an_already_sent_upload_is_refused(app, client)
     for ids in ([foreign["id"]], [attachment["id"]], [foreign["id"] + 1000]):
         response = client.post(messages_url, headers=customer.headers,
                                json={"content": "sneaky", "attachment_ids": ids})
-        assert response.status_code == 400, response.get_json()
+        assert response.status_code == 422, response.get_json()  # well-formed, not usable
         error = response.get_json()["error"]
         assert error["code"] == "invalid_attachment"
         assert str(ids[0]) in error["message"]

@@ -160,10 +160,10 @@ def test_staff_room_participants_must_be_staff_of_the_same_business(app, client,
     for outsiders in ([other_shop.staff.id], [other_shop.owner.id], [customer.id],
                       [shop.owner.id, other_shop.staff.id], [999_999]):
         response = staff_room(client, shop.staff, outsiders)
-        assert response.status_code == 400, outsiders
+        assert response.status_code == 422, outsiders  # well-formed ids, not colleagues
         assert error_code(response) == "invalid_participants"
     lonely = staff_room(client, shop.staff, [shop.staff.id])
-    assert lonely.status_code == 400
+    assert lonely.status_code == 422
     assert room_count(app) == 0
 
 
