@@ -17,6 +17,7 @@ from web.config import Settings
 from web.errors import register_error_handlers
 from web.extensions import db, jwt, migrate, socketio
 from web.logs import configure_logging
+from web.openapi import finish_spec
 from web.schemas import ErrorOut, refuse_nul
 
 
@@ -185,6 +186,7 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
 
     register_error_handlers(app)
     _register_blueprints(app)
+    app.spec_processor(finish_spec)  # what the decorators cannot say (web/openapi.py)
     _limit_json_bodies(app, settings)
 
     from workers.celery_app import celery_init_app

@@ -1,26 +1,25 @@
 """Attachments REST routes: upload a file, download one you may see."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema
+from apiflask import APIBlueprint
 from apiflask.fields import File, Integer, Nested, String
-from apiflask.schemas import FileSchema
 from flask import request, send_file
 from flask_jwt_extended import jwt_required
 
 from actions import attachments
-from web.schemas import Lenient
+from web.schemas import Lenient, Out
 from web.tokens import current_actor
 
 bp = APIBlueprint("attachments", __name__, url_prefix="/api/chat", tag="Attachments")
 
 
 class UploadIn(Lenient):
-    file = File(required=True, metadata={"description": (
+    file = File(required=True, metadata={"minLength": 1, "description": (
         "The file. Its type is read from its bytes, not from the part's Content-Type."
     )})
 
 
-class AttachmentOut(Schema):
+class AttachmentOut(Out):
     id = Integer()
     filename = String()
     content_type = String()
@@ -29,7 +28,7 @@ class AttachmentOut(Schema):
     created_at = String()
 
 
-class AttachmentEnvelope(Schema):
+class AttachmentEnvelope(Out):
     attachment = Nested(AttachmentOut)
 
 
@@ -52,14 +51,27 @@ def upload_attachment(files: dict):
     return {"attachment": attachment.to_dict()}
 
 
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+# Served with the type sniffed at upload, so a client can show an image or play a clip.
+_FILE_CONTENT = {content_type: _BINARY for content_type in sorted(attachments.ALLOWED_TYPES)}
+_NO_BODY = {"content": {}}
+
+
 @bp.get("/attachments/<int:attachment_id>")
 @jwt_required()
-@bp.output(FileSchema(type="string", format="binary"), content_type="application/octet-stream",
-           description="The file, always as a download, with its sniffed Content-Type")
 @bp.doc(summary="Download an attachment",
         description="For its uploader and for everyone who may see the room it was sent in; "
-        "anyone else gets 404. Supports Range and If-None-Match.",
-        security="BearerAuth", responses=[401, 404])
+        "anyone else gets 404. Served as a download (Content-Disposition: attachment) with the "
+        "Content-Type sniffed at upload. Supports Range (206, 416) and If-None-Match (304).",
+        security="BearerAuth", responses={
+            200: {"description": "The file", "content": _FILE_CONTENT},
+            206: {"description": "The requested byte range of the file",
+                  "content": _FILE_CONTENT},
+            304: {"description": "Not modified (If-None-Match matched its ETag)", **_NO_BODY},
+            401: "Authentication error",
+            404: "Not found",
+            416: "The Range lies outside the file",
+        })
 def download_attachment(attachment_id: int):
     attachment, stream = attachments.open_for_download(current_actor(), attachment_id)
     response = send_file(stream, mimetype=attachment.content_type, as_attachment=True,

@@ -24,6 +24,9 @@ from web.tokens import current_actor
 bp = APIBlueprint("automation", __name__, url_prefix="/api/chat", tag="Automation")
 AUTH = {"security": "BearerAuth"}
 STAFF_ONLY = "Staff and owners of a business manage its own content; customers get 403."
+PLACEHOLDERS = ("A message with a placeholder other than {next_open_at}, an unbalanced brace, "
+                "or {next_open_at} under another trigger than offline (also the stored one) "
+                "answers 422 invalid_placeholder. ")
 
 
 @bp.post("/faqs")
@@ -94,8 +97,9 @@ def delete_faq(faq_id: int):
 @bp.output(AutoResponseEnvelope, status_code=201)
 @bp.doc(summary="Create an auto-response",
         description="trigger is welcome, offline or escalation (else 400 invalid_trigger). "
-        "An active one replaces the active text of its trigger. " + STAFF_ONLY,
-        responses=[400, 401, 403], **AUTH)
+        "An active one replaces the active text of its trigger. " + PLACEHOLDERS + STAFF_ONLY,
+        responses={400: "Invalid input", 401: "Authentication error", 403: "Forbidden",
+                   422: "A placeholder cannot be filled in"}, **AUTH)
 def create_auto_response(body: dict):
     return {"auto_response": auto_responses.create(current_actor(), body).to_dict()}
 
@@ -125,8 +129,10 @@ def get_auto_response(response_id: int):
 @jwt_required()
 @bp.input(AutoResponseUpdateIn, arg_name="body")
 @bp.output(AutoResponseEnvelope)
-@bp.doc(summary="Update an auto-response (any subset of its fields)", description=STAFF_ONLY,
-        responses=[400, 401, 403, 404], **AUTH)
+@bp.doc(summary="Update an auto-response (any subset of its fields)",
+        description=PLACEHOLDERS + STAFF_ONLY,
+        responses={400: "Invalid input", 401: "Authentication error", 403: "Forbidden",
+                   404: "Not found", 422: "A placeholder cannot be filled in"}, **AUTH)
 def update_auto_response(response_id: int, body: dict):
     response = auto_responses.update_response(current_actor(), response_id, body)
     return {"auto_response": response.to_dict()}

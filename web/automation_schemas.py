@@ -12,11 +12,12 @@ from marshmallow import RAISE
 
 from actions import auto_responses, faqs
 from models.business import TRIGGERS
-from web.schemas import StrictBool
+from web.schemas import NOT_BLANK, Out, StrictBool
 
 
 def _text(max_chars: int, description: str, **kw: object) -> String:
-    return String(metadata={"minLength": 1, "maxLength": max_chars,
+    # Trimmed by the actions, so a blank text is an empty one: NOT_BLANK says so.
+    return String(metadata={"minLength": 1, "maxLength": max_chars, "pattern": NOT_BLANK,
                             "description": description}, **kw)
 
 
@@ -29,12 +30,12 @@ class FaqIn(Strict):
     question = _text(faqs.MAX_QUESTION, "Trimmed; 1 to 500 characters.", required=True)
     answer = _text(faqs.MAX_ANSWER, "Trimmed; 1 to 4000 characters.", required=True)
     keywords = List(
-        String(metadata={"minLength": 1, "maxLength": faqs.MAX_KEYWORD}),
+        String(metadata={"minLength": 1, "maxLength": faqs.MAX_KEYWORD, "pattern": NOT_BLANK}),
         metadata={"maxItems": faqs.MAX_KEYWORDS,
                   "description": "At most 50, each 1 to 60 characters; stored trimmed, "
                   "lowercased and without duplicates."})
     alternative_questions = List(
-        String(metadata={"minLength": 1, "maxLength": faqs.MAX_QUESTION}),
+        String(metadata={"minLength": 1, "maxLength": faqs.MAX_QUESTION, "pattern": NOT_BLANK}),
         metadata={"maxItems": faqs.MAX_ALTERNATIVES,
                   "description": "Other phrasings of the question: at most 30, "
                   "each 1 to 500 characters."})
@@ -55,7 +56,7 @@ class FaqQuery(Schema):
     active = Boolean(metadata={"description": "true: only active FAQs; false: only inactive."})
 
 
-class FaqOut(Schema):
+class FaqOut(Out):
     id = Integer()
     business_id = Integer()
     question = String()
@@ -68,11 +69,11 @@ class FaqOut(Schema):
     updated_at = String()
 
 
-class FaqEnvelope(Schema):
+class FaqEnvelope(Out):
     faq = Nested(FaqOut)
 
 
-class FaqsOut(Schema):
+class FaqsOut(Out):
     faqs = List(Nested(FaqOut))
 
 
@@ -81,7 +82,7 @@ class MatchIn(Strict):
                  required=True)
 
 
-class MatchOut(Schema):
+class MatchOut(Out):
     faq_id = Integer()
     question = String()
     answer = String()
@@ -89,13 +90,13 @@ class MatchOut(Schema):
                                  "FAQ answers the text."})
 
 
-class CandidateOut(Schema):
+class CandidateOut(Out):
     faq_id = Integer()
     question = String()
     confidence = Float()
 
 
-class MatchResultOut(Schema):
+class MatchResultOut(Out):
     match = Nested(MatchOut, allow_none=True, metadata={
         "description": "What the FAQ bot would post: the best active FAQ if its confidence "
         "reaches the business's faq_threshold and the text is not small talk; else null."})
@@ -107,7 +108,7 @@ class MatchResultOut(Schema):
 
 
 _MESSAGE_DOC = ("Trimmed; 1 to 2000 characters. The only placeholder is {next_open_at} "
-                "(offline trigger only); any other {...} is refused.")
+                "(offline trigger only); any other {...} is refused with 422.")
 
 
 class AutoResponseIn(Strict):
@@ -128,7 +129,7 @@ class AutoResponseQuery(Schema):
     active = Boolean()
 
 
-class AutoResponseOut(Schema):
+class AutoResponseOut(Out):
     id = Integer()
     business_id = Integer()
     trigger = String()
@@ -138,9 +139,9 @@ class AutoResponseOut(Schema):
     updated_at = String()
 
 
-class AutoResponseEnvelope(Schema):
+class AutoResponseEnvelope(Out):
     auto_response = Nested(AutoResponseOut)
 
 
-class AutoResponsesOut(Schema):
+class AutoResponsesOut(Out):
     auto_responses = List(Nested(AutoResponseOut))

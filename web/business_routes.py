@@ -23,7 +23,10 @@ bp = APIBlueprint("businesses", __name__, url_prefix="/api/businesses", tag="Bus
 @bp.input(BusinessIn, arg_name="body")
 @bp.output(BusinessCreatedOut, status_code=201)
 @bp.doc(summary="Create a business; the caller becomes its owner", security="BearerAuth",
-        responses=[400, 401, 409])
+        description="Overlapping business_hours ranges answer 422 invalid_schedule.",
+        responses={400: "Invalid input", 401: "Authentication error",
+                   409: "The caller already belongs to a business",
+                   422: "The hours' ranges overlap"})
 def create_business(body: dict):
     business, owner = businesses.create(
         current_actor(), body["name"], body["timezone"], body["business_hours"], body["holidays"]
@@ -43,7 +46,10 @@ def get_business(business_id: int):
 @bp.input(BusinessUpdateIn, arg_name="body")
 @bp.output(BusinessEnvelope)
 @bp.doc(summary="Update a business (owner)", security="BearerAuth",
-        responses=[400, 401, 403, 404])
+        description="Any subset of the fields. Overlapping business_hours ranges answer 422 "
+        "invalid_schedule.",
+        responses={400: "Invalid input", 401: "Authentication error", 403: "Forbidden",
+                   404: "Not found", 422: "The hours' ranges overlap"})
 def update_business(business_id: int, body: dict):
     business = businesses.update(current_actor(), business_id, body)
     return {"business": businesses.to_dict(business)}

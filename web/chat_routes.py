@@ -5,7 +5,7 @@ from apiflask import APIBlueprint
 from flask_jwt_extended import jwt_required
 
 from actions import messages, rooms
-from actions.errors import InvalidInput
+from actions.errors import Unprocessable
 from web.chat_schemas import (
     HistoryQuery,
     MessageEnvelope,
@@ -23,6 +23,12 @@ bp = APIBlueprint("chat", __name__, url_prefix="/api/chat", tag="Chat")
 AUTH = {"security": "BearerAuth"}
 
 
+def _also_200(schema: str, description: str) -> dict:
+    """A 200 beside the decorated 201, with the same body (APIFlask documents one status)."""
+    return {"description": description, "content": {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
 @bp.post("/rooms/create")
 @jwt_required()
 @bp.input(RoomCreateIn, arg_name="body")
@@ -30,7 +36,11 @@ AUTH = {"security": "BearerAuth"}
 @bp.doc(summary="Open the customer's room with a business, or create a staff room",
         description="Customer: {business_id} → the open room with that business (201 created, "
         "200 existing). Staff: {type: 'staff', participant_ids, name?}.",
-        responses=[200, 400, 401, 403, 404], **AUTH)
+        responses={200: _also_200("RoomEnvelope", "The room exists already (the customer's open "
+                                                  "room, or the same direct staff room)"),
+                   400: "Invalid input", 401: "Authentication error", 403: "Forbidden",
+                   404: "Not found", 422: "The participants cannot make a staff room"},
+        **AUTH)
 def create_room(body: dict):
     actor = current_actor()
     if body.get("type") == "staff":
@@ -63,10 +73,16 @@ def get_room(room_id: int):
 @bp.output(MessageEnvelope, status_code=201)
 @bp.doc(summary="Send a message",
         description="A repeated client_msg_id returns the stored message with 200.",
-        responses=[200, 400, 401, 404, 409, 429], **AUTH)
+        responses={200: _also_200("MessageEnvelope", "The stored message of a repeated "
+                                  "client_msg_id"),
+                   400: "Invalid input", 401: "Authentication error", 404: "Not found",
+                   409: "Conflict",
+                   422: "An attachment cannot be sent, or room_id differs from the URL's",
+                   429: "Too many messages"}, **AUTH)
 def send_message(room_id: int, body: dict):
     if body.get("room_id") not in (None, room_id):
-        raise InvalidInput("room_id in the body does not match the URL.")
+        # Each fits the document; together they name two rooms (422, not 400).
+        raise Unprocessable("room_id in the body does not match the URL.", code="room_mismatch")
     message, created = messages.send(current_actor(), room_id, body["content"],
                                      body.get("client_msg_id"), body.get("attachment_ids"))
     return {"message": message}, 201 if created else 200

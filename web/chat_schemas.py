@@ -6,20 +6,26 @@ from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import EXCLUDE, RAISE, ValidationError, validates_schema
 
-from web.schemas import StrictBool
+from web.schemas import NOT_BLANK, Out, StrictBool, WholeNumber
 
-Id = lambda **kw: Integer(strict=True, validate=Range(1, 2**53), **kw)  # noqa: E731
-Seq = lambda **kw: Integer(strict=True, validate=Range(0, 2**31), **kw)  # noqa: E731
+Id = lambda **kw: WholeNumber(validate=Range(1, 2**53), **kw)  # noqa: E731
+Seq = lambda **kw: WholeNumber(validate=Range(0, 2**31), **kw)  # noqa: E731
 
 
 class RoomCreateIn(Schema):
     class Meta:
         unknown = RAISE
 
-    business_id = Id()
-    type = String(validate=OneOf(["customer", "staff"]))
-    participant_ids = List(Id(), validate=Length(max=100))
-    name = String(validate=Length(1, 120))
+    business_id = Id(metadata={"description": "Customer: the business to talk to "
+                               "(required unless type is staff)."})
+    type = String(validate=OneOf(["customer", "staff"]), metadata={
+        "description": "customer (the default) or staff."})
+    participant_ids = List(Id(), validate=Length(1, 100), metadata={
+        "description": "Staff room: the other members, staff or owners of the caller's "
+        "business (required for type staff; the caller is always a member). Ids that are not "
+        "colleagues, or no one but the caller, are refused with 422 invalid_participants."})
+    name = String(validate=Length(1, 120), metadata={
+        "description": "Staff room name; blank means none."})
 
     @validates_schema
     def check_shape(self, data: dict, **_kwargs: object) -> None:
@@ -36,10 +42,17 @@ class SendIn(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    room_id = Id()
-    content = String(required=True, validate=Length(max=100_000))
-    client_msg_id = String(validate=Length(1, 64), allow_none=True)
-    attachment_ids = List(Id(), validate=Length(max=10))
+    room_id = Id(metadata={"description": "Optional; must equal the room of the URL."})
+    # Length(max=...) is only a cheap bound here; the limit (MAX_MESSAGE_CHARS, default 4000,
+    # after trimming) is the action's, and the OpenAPI document states it (web/openapi.py).
+    content = String(required=True, validate=Length(max=100_000), metadata={
+        "minLength": 1, "pattern": NOT_BLANK,
+        "description": "1 to MAX_MESSAGE_CHARS characters after trimming."})
+    client_msg_id = String(validate=Length(1, 64), allow_none=True, metadata={
+        "description": "The client's id for this send: a repeat returns the stored message."})
+    attachment_ids = List(Id(), validate=Length(max=10), metadata={
+        "description": "Uploads of the caller not sent yet; others are refused with 422 "
+        "invalid_attachment."})
 
     @staticmethod
     def quick(payload: dict) -> dict | None:
@@ -94,7 +107,7 @@ class HistoryQuery(Schema):
     limit = Integer(load_default=50, validate=Range(1, 200))
 
 
-class RoomOut(Schema):
+class RoomOut(Out):
     id = Integer()
     business_id = Integer()
     type = String()
@@ -109,23 +122,23 @@ class RoomOut(Schema):
     created_at = String()
 
 
-class RoomEnvelope(Schema):
+class RoomEnvelope(Out):
     room = Nested(RoomOut)
 
 
-class RoomsOut(Schema):
+class RoomsOut(Out):
     rooms = List(Nested(RoomOut))
 
 
-class MessageEnvelope(Schema):
+class MessageEnvelope(Out):
     message = Dict()
 
 
-class MessagesOut(Schema):
+class MessagesOut(Out):
     messages = List(Dict())
     has_more = Boolean()
 
 
-class ReadOut(Schema):
+class ReadOut(Out):
     room_id = Integer()
     up_to_seq = Integer()

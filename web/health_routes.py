@@ -9,7 +9,7 @@ from sqlalchemy import text
 from actions import presence
 from actions.actors import require_owner_of, require_staff
 from models import db
-from web.schemas import HealthOut
+from web.schemas import ConnectionsOut, HealthOut
 from web.tokens import current_actor
 
 bp = APIBlueprint("health", __name__, tag="Operations")
@@ -24,7 +24,9 @@ def healthz():
 
 @bp.get("/readyz")
 @bp.output(HealthOut)
-@bp.doc(summary="The database (and Redis where configured) answer", responses=[503])
+@bp.doc(summary="The database (and Redis where configured) answer", responses={
+    503: {"description": "A dependency does not answer; checks says which",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HealthOut"}}}}})
 def readyz():
     checks: dict[str, str] = {}
     try:
@@ -47,6 +49,7 @@ def readyz():
 
 @bp.get("/api/monitoring/connections")
 @jwt_required()
+@bp.output(ConnectionsOut)
 @bp.doc(summary="Live socket counts (owner)", security="BearerAuth", responses=[401, 403])
 def connections():
     actor = current_actor()

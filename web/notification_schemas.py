@@ -6,33 +6,42 @@ checks as HTTP callers.
 """
 from __future__ import annotations
 
-from apiflask import Schema
 from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 
+from actions.audit import MAX_KEY_CHARS
+from actions.notification_rules import MAX_TYPE_CHARS, TYPE_PATTERN
 from models.activity import AUDIENCES, SEVERITIES
-from web.schemas import Lenient, Strict
+from web.schemas import INT64_MAX, Lenient, Out, Strict, StrictBool
+
+# The action's own rule (dotted lowercase words, at most 64 characters), for the document.
+EVENT_TYPE_DOC = {"pattern": TYPE_PATTERN.pattern, "maxLength": MAX_TYPE_CHARS}
+# A type filter is an exact type or a family: "booking.*" (the type's words, then ".*").
+TYPE_FILTER_PATTERN = TYPE_PATTERN.pattern.replace(r"(\.[a-z][a-z0-9_]*)+$",
+                                                   r"(\.[a-z][a-z0-9_]*)*\.([a-z][a-z0-9_]*|\*)$")
 
 
 class EventIn(Strict):
     type = String(required=True, metadata={
-        "description": "Dotted lowercase event type, at most 64 characters.",
+        **EVENT_TYPE_DOC, "description": "Dotted lowercase event type, at most 64 characters.",
         "example": "booking.created"})
     data = Dict(load_default=dict, metadata={
         "description": "Event details (a JSON object of at most 16 KB); templates read its "
                        "fields, e.g. customer_name, service, starts_at, amount, currency."})
     idempotency_key = String(allow_none=True, metadata={
+        "minLength": 1, "maxLength": MAX_KEY_CHARS,
         "description": "1 to 128 characters; a repeat records nothing and returns the same id."})
 
 
-class EventAcceptedOut(Schema):
+class EventAcceptedOut(Out):
     audit_log_id = Integer()
     duplicate = Boolean(metadata={"description": "True when the idempotency key repeated."})
 
 
 class PageQuery(Lenient):
     limit = Integer(load_default=50, validate=Range(1, 200))
-    before_id = Integer(load_default=None, validate=Range(min=1))
+    # Bounded: SQLite cannot even bind an integer past 64 bits (a 500 before).
+    before_id = Integer(load_default=None, validate=Range(1, INT64_MAX))
 
 
 class NotificationQuery(PageQuery):
@@ -40,11 +49,12 @@ class NotificationQuery(PageQuery):
 
 
 class AuditLogQuery(PageQuery):
-    type = String(load_default=None, validate=Length(1, 64), metadata={
+    type = String(load_default=None, validate=Length(1, MAX_TYPE_CHARS), metadata={
+        "pattern": TYPE_FILTER_PATTERN,
         "description": "An exact type, or a family such as booking.*"})
 
 
-class NotificationOut(Schema):
+class NotificationOut(Out):
     id = Integer()
     type = String()
     title = String()
@@ -57,24 +67,24 @@ class NotificationOut(Schema):
     audit_log_id = Integer(allow_none=True)
 
 
-class NotificationListOut(Schema):
+class NotificationListOut(Out):
     notifications = List(Nested(NotificationOut))
     unread_count = Integer()
     next_before_id = Integer(allow_none=True)
 
 
-class NotificationReadOut(Schema):
+class NotificationReadOut(Out):
     notification = Nested(NotificationOut)
     unread_count = Integer()
 
 
-class ReadAllOut(Schema):
+class ReadAllOut(Out):
     unread_count = Integer()
     read_through_id = Integer()
     read_at = String(allow_none=True)
 
 
-class AuditLogOut(Schema):
+class AuditLogOut(Out):
     id = Integer()
     type = String()
     actor_id = Integer(allow_none=True)
@@ -82,12 +92,12 @@ class AuditLogOut(Schema):
     created_at = String()
 
 
-class AuditLogListOut(Schema):
+class AuditLogListOut(Out):
     audit_logs = List(Nested(AuditLogOut))
     next_before_id = Integer(allow_none=True)
 
 
-class RuleOut(Schema):
+class RuleOut(Out):
     type = String()
     enabled = Boolean()
     severity = String()
@@ -98,23 +108,23 @@ class RuleOut(Schema):
     has_default = Boolean()
 
 
-class RuleListOut(Schema):
+class RuleListOut(Out):
     rules = List(Nested(RuleOut))
 
 
-class RuleEnvelope(Schema):
+class RuleEnvelope(Out):
     rule = Nested(RuleOut)
 
 
 class RuleIn(Strict):
-    enabled = Boolean(truthy={True}, falsy={False})
+    enabled = StrictBool()
     severity = String(validate=OneOf(SEVERITIES))
     audience = String(validate=OneOf(AUDIENCES))
     title_template = String(allow_none=True, validate=Length(max=200))
     message_template = String(allow_none=True, validate=Length(max=1000))
 
 
-class ActivitySummaryOut(Schema):
+class ActivitySummaryOut(Out):
     window_hours = Integer()
     since = String()
     generated_at = String()
@@ -125,5 +135,5 @@ class ActivitySummaryOut(Schema):
     oldest_waiting_since = String(allow_none=True)
 
 
-class ActivitySummaryEnvelope(Schema):
+class ActivitySummaryEnvelope(Out):
     summary = Nested(ActivitySummaryOut)

@@ -1,14 +1,34 @@
 """Request and response schemas shared by REST routes and socket handlers."""
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from apiflask import Schema
-from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, Raw, String
 from apiflask.validators import Email, Length, Range
-from marshmallow import EXCLUDE, RAISE
+from marshmallow import EXCLUDE, RAISE, ValidationError
 
 from actions.errors import InvalidInput
 
-Name = lambda: String(required=True, validate=Length(1, 120))  # noqa: E731
+# Documentation of rules the input schemas leave to the actions (which every transport shares).
+# "Trimmed" text must hold a character that str.strip() keeps. Spelled out, since the
+# validators' regex engines and Python's disagree on what \s covers beyond ASCII.
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+END_TIME_PATTERN = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TIMEZONES = sorted(available_timezones())
+
+
+def not_blank(value: str) -> None:
+    """Text that is only whitespace is empty once trimmed: refused like an empty one."""
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+def Name(**kw: object) -> String:  # noqa: N802 - reads like a field class
+    return String(validate=[Length(1, 120), not_blank], metadata={
+        "pattern": NOT_BLANK, "description": "1 to 120 characters; stored trimmed."}, **kw)
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -75,6 +95,31 @@ class StrictBool(Boolean):
         return value
 
 
+class WholeNumber(Integer):
+    """A JSON integer. 7.0 is one too (JSON Schema's reading, and what some encoders write);
+    true, "7" and 7.5 are not (marshmallow's strict=False takes "7", its strict=True 7.0 not)."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object,
+                     **kwargs: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid", input=value)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise self.make_error("invalid", input=value)
+            value = int(value)
+        return value
+
+
+class Number(Float):
+    """A JSON number: not true, not "0.5" (marshmallow's Float takes both)."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object,
+                     **kwargs: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -85,19 +130,35 @@ class Lenient(Schema):
         unknown = EXCLUDE
 
 
-class ErrorBody(Schema):
-    code = String()
-    message = String()
+class Out(Schema):
+    """A response: clients must accept fields beyond the documented ones (the contract),
+    so the document does not forbid them (apispec writes additionalProperties: false for
+    marshmallow's default unknown=RAISE)."""
+
+    class Meta:
+        unknown = EXCLUDE
 
 
-class ErrorOut(Schema):
-    error = Nested(ErrorBody)
+class ErrorBody(Out):
+    code = String(required=True, metadata={
+        "description": "Stable snake_case reason, e.g. invalid_input, not_found.",
+        "example": "invalid_input"})
+    message = String(required=True, metadata={"description": "Human-readable explanation."})
+    details = Raw(metadata={
+        "description": "Optional specifics whose shape depends on the code: for a refused "
+        "field, e.g. {\"field\": \"message\"}; for schema validation, "
+        "{location: {field: [messages]}} with location json, query or files."})
+
+
+class ErrorOut(Out):
+    error = Nested(ErrorBody, required=True)
 
 
 class RegisterIn(Strict):
-    email = String(required=True, validate=[Length(3, 254), Email()])
+    email = String(required=True, validate=[Length(3, 254), Email()],
+                   metadata={"format": "email", "description": "Stored lowercased."})
     password = String(required=True, validate=Length(8, 256))
-    name = Name()
+    name = Name(required=True)
 
 
 class LoginIn(Strict):
@@ -111,7 +172,7 @@ class LogoutIn(Strict):
                        "the user's sockets; default: only the sign-in of the presented token"})
 
 
-class UserOut(Schema):
+class UserOut(Out):
     id = Integer()
     email = String()
     name = String()
@@ -121,38 +182,72 @@ class UserOut(Schema):
     created_at = String()
 
 
-class UserEnvelope(Schema):
+class UserEnvelope(Out):
     user = Nested(UserOut)
 
 
-class AuthOut(Schema):
+class AuthOut(Out):
     user = Nested(UserOut)
     access_token = String()
     refresh_token = String()
 
 
-class AccessOut(Schema):
+class AccessOut(Out):
     access_token = String()
 
 
+def Timezone(**kw: object) -> String:  # noqa: N802
+    return String(validate=Length(1, 64), metadata={
+        "enum": TIMEZONES, "description": "An IANA time zone name, e.g. Europe/London."}, **kw)
+
+
+_RANGE = {
+    "type": "array", "minItems": 2, "maxItems": 2,
+    # Equal ends would be a zero-length range: a whole day is ["00:00", "24:00"].
+    "uniqueItems": True,
+    "prefixItems": [{"type": "string", "pattern": TIME_PATTERN},
+                    {"type": "string", "pattern": END_TIME_PATTERN}],
+}
+_HOURS_DOC = {
+    "type": "object",
+    "properties": {day: {"type": "array", "maxItems": 10, "items": _RANGE} for day in DAYS},
+    "additionalProperties": False,
+    "description": "Weekly opening hours in the business's timezone: each day maps to at most "
+    "10 [start, end] ranges of HH:MM; 24:00 is allowed as an end; an end before its start runs "
+    "past midnight. A missing day is closed. Ranges that overlap (also across midnight) are "
+    "refused with 422 invalid_schedule.",
+    "example": {"mon": [["09:00", "17:00"]], "sat": [["10:00", "14:00"]], "sun": []},
+}
+
+
+def Hours(**kw: object) -> Dict:  # noqa: N802
+    return Dict(metadata=dict(_HOURS_DOC), **kw)
+
+
+def Holidays(**kw: object) -> List:  # noqa: N802
+    return List(String(metadata={"format": "date"}), metadata={
+        "maxItems": 366, "description": "Dates (YYYY-MM-DD) on which the business is closed."},
+        **kw)
+
+
 class BusinessIn(Strict):
-    name = Name()
-    timezone = String(required=True, validate=Length(1, 64))
-    business_hours = Dict(load_default=None)
-    holidays = List(String(), load_default=None)
+    name = Name(required=True)
+    timezone = Timezone(required=True)
+    business_hours = Hours(load_default=None)
+    holidays = Holidays(load_default=None)
 
 
 class BusinessUpdateIn(Strict):
-    name = String(validate=Length(1, 120))
-    timezone = String(validate=Length(1, 64))
-    business_hours = Dict()
-    holidays = List(String())
-    faq_threshold = Float(validate=Range(0, 1))
-    staff_absent_minutes = Integer(validate=Range(1, 24 * 60), allow_none=True)
-    escalation_reminder_minutes = Integer(validate=Range(1, 24 * 60), allow_none=True)
+    name = Name()
+    timezone = Timezone()
+    business_hours = Hours()
+    holidays = Holidays()
+    faq_threshold = Number(validate=Range(0, 1))
+    staff_absent_minutes = WholeNumber(validate=Range(1, 24 * 60), allow_none=True)
+    escalation_reminder_minutes = WholeNumber(validate=Range(1, 24 * 60), allow_none=True)
 
 
-class BusinessOut(Schema):
+class BusinessOut(Out):
     id = Integer()
     name = String()
     timezone = String()
@@ -164,11 +259,11 @@ class BusinessOut(Schema):
     created_at = String()
 
 
-class BusinessEnvelope(Schema):
+class BusinessEnvelope(Out):
     business = Nested(BusinessOut)
 
 
-class BusinessCreatedOut(Schema):
+class BusinessCreatedOut(Out):
     business = Nested(BusinessOut)
     access_token = String()
 
@@ -177,6 +272,13 @@ class StaffIn(RegisterIn):
     pass
 
 
-class HealthOut(Schema):
+class HealthOut(Out):
     status = String()
     checks = Dict()
+
+
+class ConnectionsOut(Out):
+    total = Integer(metadata={"description": "Sockets connected to this deployment."})
+    business = Integer(metadata={"description": "Sockets of the caller's business."})
+    online_user_ids = List(Integer(), metadata={
+        "description": "Users of the caller's business with at least one socket."})

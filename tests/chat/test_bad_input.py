@@ -124,7 +124,9 @@ def test_unknown_and_foreign_rooms_are_404(app, client, connect, customer, other
 def test_a_body_room_id_that_contradicts_the_url_is_refused(client, customer, room, unchanged):
     response = post_message(client, customer, room["id"], {"content": "hi",
                                                            "room_id": room["id"] + 1})
-    assert response.status_code == 400
+    # Each id fits the document; together they name two rooms: 422 (issue 12, item 9).
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "room_mismatch"
 
 
 def test_a_spoofed_sender_is_ignored(app, client, connect, shop, customer, room):
