@@ -242,6 +242,7 @@ def to_dict(
         "last_seq": room.last_seq,
         "unread_count": unread,
         "status": room.status,
+        "waiting_since": iso(room.waiting_since),
         "last_activity_at": iso(room.last_activity_at),
         "created_at": iso(room.created_at),
     }

@@ -117,7 +117,9 @@ class RoomOut(Out):
     last_message = Dict(allow_none=True)
     last_seq = Integer()
     unread_count = Integer()
-    status = String()
+    status = String(metadata={"description": "open, waiting_for_staff or closed."})
+    waiting_since = String(allow_none=True, metadata={
+        "description": "When the room last started waiting for staff (ISO 8601), else null."})
     last_activity_at = String()
     created_at = String()
 

@@ -279,3 +279,22 @@ def test_a_blank_name_is_no_name_and_reuses_the_direct_room(app, client, shop):
 
     assert blank.get_json()["room"]["id"] == direct["id"]
     assert room_count(app) == 1
+
+
+def test_rest_rooms_carry_waiting_since(app, client, shop, customer):
+    from actions.rooms import set_status
+    from models import Room, db
+
+    room = open_room(client, customer, shop.id)
+    assert get_room(client, shop.staff, room["id"])["waiting_since"] is None
+    with app.app_context():
+        set_status(db.session.get(Room, room["id"]), "waiting_for_staff")
+        db.session.commit()
+
+    listed = {r["id"]: r for r in room_list(client, shop.staff)}[room["id"]]
+    assert listed["status"] == "waiting_for_staff"
+    assert listed["waiting_since"].startswith("20")
+    assert get_room(client, customer, room["id"])["waiting_since"] == listed["waiting_since"]
+
+    send(client, shop.staff, room["id"], "I'm here")
+    assert get_room(client, shop.staff, room["id"])["waiting_since"] is None
