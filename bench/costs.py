@@ -13,7 +13,10 @@ CPU ms of each, Redis commands, and the web process's delivery work.
 With ``--web 2`` a second web process (``stack.start_extra_web``) gets half the pairs, its
 own load.js: every pair's sockets are on one process, so each delivers locally and the
 other hears nothing of that room (per-room subscriptions). The two web processes' CPU per
-message is then compared with the one-process figure.
+message is then compared with the one-process figure. With ``--web 2 --cross`` one load.js
+goes through a round-robin TCP proxy, so a pair's two sockets land on different processes
+and deliveries go through Redis; the message queue's counters (``/_debug/socket-queue``)
+say how many deliveries were local and how many remote.
 
     .venv/bin/python bench/costs.py                       # SQLite, both directions, 100 msg/s
     .venv/bin/python bench/costs.py --pg postgresql://postgres@127.0.0.1:5432/postgres
@@ -86,6 +89,58 @@ def run_load(harness: Path, url: str, direction: str, rate: int, seconds: float,
     return result
 
 
+class RoundRobinProxy:
+    """Hands each new TCP connection to the next of several web processes, so that the
+    two sockets of a load.js pair (connected one after the other) land on different
+    processes and every message is delivered remotely, through Redis."""
+
+    def __init__(self, ports: list[int]) -> None:
+        import socket
+
+        self._socket = socket
+        self.ports = ports
+        self._next = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self._listener.accept()
+            port = self.ports[self._next % len(self.ports)]
+            self._next += 1
+            upstream = self._socket.create_connection(("127.0.0.1", port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+
+def deliveries(urls: list[str]) -> dict[str, int]:
+    """Socket deliveries so far, summed over the web processes: local and through Redis."""
+    import urllib.request
+
+    total = {"local_deliveries": 0, "remote_deliveries": 0, "received": 0}
+    for url in urls:
+        with urllib.request.urlopen(f"{url}/_debug/socket-queue", timeout=5) as response:
+            counters = json.load(response).get("counters", {})
+        for key in total:
+            total[key] += counters.get(key, 0)
+    return total
+
+
 def measure(stack, harness: Path, urls: list[str], direction: str, rate: int, seconds: float,
             pairs: int, database: str | None, profile: str | None = None) -> dict:
     events = [threading.Event() for _ in urls]
@@ -129,6 +184,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--pairs", type=int, default=50)
     parser.add_argument("--web", type=int, default=1, choices=(1, 2))
+    parser.add_argument("--cross", action="store_true",
+                        help="with --web 2: each pair's sockets on different processes "
+                             "(a round-robin TCP proxy in front), so every delivery is remote")
     parser.add_argument("--directions", default="staff-to-customer,customer-to-staff")
     parser.add_argument("--json", default=None, help="also write the figures here")
     parser.add_argument("--profile", default=None,
@@ -142,6 +200,11 @@ def main() -> int:
     import stack as perf_stack
 
     os.environ["PROJECT_PYTHON_BIN"] = str(REPO / ".venv" / "bin")
+    # As the reference harness (project.sh) runs it: no send limit in the way of the load.
+    os.environ.setdefault("RATE_LIMIT_MESSAGES", "1000000/second")
+    os.environ.setdefault("WEB_MAX_CONNECTIONS", "20000")
+    # GET /_debug/socket-queue: how many deliveries were local and how many remote.
+    os.environ["SOCKETIO_DEBUG_COUNTERS"] = "1"
     stack = perf_stack.Stack(str(REPO), pg_url=args.pg or "")
     stack.up()
     rows = []
@@ -149,17 +212,25 @@ def main() -> int:
         urls = [stack.base_url]
         if args.web == 2:
             urls.append(stack.start_extra_web())  # its process group is procs["web2"]
+        if args.cross:
+            proxy = RoundRobinProxy([int(url.rsplit(":", 1)[1]) for url in urls])
+            urls = [f"http://127.0.0.1:{proxy.port}"]
         database = stack.database.name if stack.database else None
+        web_urls = [stack.base_url] + ([stack.extra_web_url] if args.web == 2 else [])
         for direction in args.directions.split(","):
+            deliveries_before = deliveries(web_urls)
             row = measure(stack, harness, urls, direction, args.rate, args.seconds,
                           args.pairs, database,
                           f"{args.profile}-{direction}.txt" if args.profile else None)
+            after = deliveries(web_urls)
+            row["deliveries"] = {k: after[k] - deliveries_before[k] for k in after}
             rows.append(row)
             print(json.dumps(row), flush=True)
     finally:
         stack.down()
     db = "PostgreSQL" if args.pg else "SQLite"
-    print(f"\nCPU ms per message, {db}, {args.rate} msg/s, {args.web} web process(es)")
+    shape = f"{args.web} web process(es)" + (", every delivery remote" if args.cross else "")
+    print(f"\nCPU ms per message, {db}, {args.rate} msg/s, {shape}")
     names = sorted({name for row in rows for name in row["cpu_ms_per_msg"]})
     print("| direction | " + " | ".join(names) + " | Redis cmds/msg | acked | p99 ack ms |")
     print("| --- " * (len(names) + 4) + "|")
