@@ -200,20 +200,24 @@ def _automate(q: _Question, message: Message, room: Room, view: _BusinessView,
         if bot.post(room, "faq", view.answers[q.match.faq_id], f"faq:{q.id}",
                     faq_id=q.match.faq_id, confidence=q.match.confidence):
             outcome.append("faq")
-    elif q.asked and view.offline_key is None and room.type == "customer":
-        if escalate(room, view, message, bot):
+    elif q.asked and room.type == "customer":
+        # Closed, or no staff around: the offline reply is what the customer gets, and the
+        # room still waits, flagged and notified, for the staff's return.
+        note = None if view.offline_key and "offline" in view.texts else \
+            view.texts.get("escalation")
+        if escalate(room, view, message, bot, note):
             outcome.append("escalated")
     return outcome
 
 
-def escalate(room: Room, view: _BusinessView, message: Message, bot: BotReplies) -> bool:
+def escalate(room: Room, view: _BusinessView, message: Message, bot: BotReplies,
+             note: str | None = None) -> bool:
     """Hand the conversation to a human: waiting status, a note to the customer, staff told."""
     if room.status == "waiting_for_staff":
         return False  # already waiting: one escalation per wait, not one per message
     rooms.set_status(room, "waiting_for_staff")
-    text = view.texts.get("escalation")
-    if text:
-        bot.post(room, "escalation", text, f"escalation:{message.id}")
+    if note:
+        bot.post(room, "escalation", note, f"escalation:{message.id}")
     from actions import audit
 
     customer = db.session.get(User, room.customer_id) if room.customer_id else None

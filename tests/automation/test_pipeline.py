@@ -8,7 +8,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from actions import automation
-from models import AuditLog, Message, Room, db
+from models import AuditLog, Message, Notification, Room, db
 from tests import factories
 from web.extensions import socketio
 
@@ -200,8 +200,65 @@ def test_offline_reply_when_open_but_no_staff_online(app, client, open_business)
     _send(client, room_id, customer, "is anyone there")
     _send(client, room_id, customer, "hello??")
     assert _kinds(app, room_id).count("offline") == 1
+    # Nobody is there, so the offline reply is what the customer gets; the room still waits,
+    # flagged, and the staff are notified for when they come back.
+    assert "escalation" not in _kinds(app, room_id)
+    _assert_waiting_and_notified(app, room_id)
+
+
+def _assert_waiting_and_notified(app, room_id: int) -> None:
     with app.app_context():
-        assert db.session.get(Room, room_id).status == "open"  # nobody to escalate to
+        room = db.session.get(Room, room_id)
+        assert room.status == "waiting_for_staff" and room.waiting_since is not None
+        notes = list(db.session.scalars(select(Notification).where(
+            Notification.type == "chat.escalated")))
+        assert [n.data["room_id"] for n in notes] == [room_id]
+
+
+def test_question_while_closed_waits_flagged_with_notification(app, client):
+    # Friday 2026-11-27 20:00 London: closed until Monday 09:00.
+    with _at(datetime(2026, 11, 27, 20, 0, tzinfo=UTC)):
+        business, owner = factories.business(client, "Night Studio",
+                                             timezone="Europe/London", hours=WEEKDAYS_9_TO_17)
+        customer = factories.register(client)
+        room_id = _room(client, business, customer)
+        _send(client, room_id, customer, "can my dog wait inside while I get my fringe trimmed")
+        _send(client, room_id, customer, "and can I pay with a voucher from another shop")
+        assert _kinds(app, room_id).count("offline") == 1
+        assert "escalation" not in _kinds(app, room_id)
+        _assert_waiting_and_notified(app, room_id)  # one escalation per wait
+    with _at(datetime(2026, 11, 30, 9, 30, tzinfo=UTC)):
+        owner = factories.login(client, owner.email)
+        _send(client, room_id, owner, "Good morning! Yes to both.")
+        with app.app_context():
+            assert db.session.get(Room, room_id).status == "open"
+
+
+def test_small_talk_while_closed_does_not_escalate(app, client):
+    with _at(datetime(2026, 11, 27, 20, 0, tzinfo=UTC)):
+        business, _owner = factories.business(client, "Quiet Studio",
+                                              timezone="Europe/London", hours=WEEKDAYS_9_TO_17)
+        customer = factories.register(client)
+        room_id = _room(client, business, customer)
+        _send(client, room_id, customer, "hi!")
+        with app.app_context():
+            assert db.session.get(Room, room_id).status == "open"
+
+
+def test_escalation_note_when_closed_without_an_offline_text(app, client):
+    with _at(datetime(2026, 11, 27, 20, 0, tzinfo=UTC)):
+        business, owner = factories.business(client, "Silent Studio",
+                                             timezone="Europe/London", hours=WEEKDAYS_9_TO_17)
+        listed = client.get("/api/chat/auto-responses?trigger=offline",
+                            headers=owner.headers).get_json()["auto_responses"]
+        for item in listed:
+            client.delete(f"/api/chat/auto-responses/{item['id']}", headers=owner.headers)
+        customer = factories.register(client)
+        room_id = _room(client, business, customer)
+        _send(client, room_id, customer, "can my dog wait inside while I get my fringe trimmed")
+        kinds = _kinds(app, room_id)
+        assert "offline" not in kinds and "escalation" in kinds
+        _assert_waiting_and_notified(app, room_id)
 
 
 def test_no_offline_reply_while_staff_online(app, client, open_business, staff_online):
