@@ -232,11 +232,12 @@ def _register_blueprints(app: APIFlask) -> None:
         health_routes,
         landing_routes,
         notification_routes,
+        pages_routes,
     )
     from web.cli import register_commands
 
     for module in (health_routes, auth_routes, business_routes, chat_routes, attachment_routes,
-                   automation_routes, notification_routes):
+                   automation_routes, notification_routes, pages_routes):
         app.register_blueprint(module.bp)
     landing_routes.init_app(app)  # `/`, `/api` and the assets of `/docs`
     register_commands(app)  # flask --app web.app create-owner | seed-demo

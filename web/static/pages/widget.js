@@ -1,0 +1,200 @@
+// The customer chat widget: /widget/<business_id> (and, inside an iframe, /widget.js).
+import {
+  $, STATE_TEXT, attachmentView, bindComposer, currentUser, dateTimeOf, renderThread,
+  signInForm, startSession, typingText,
+} from "./common.js";
+
+const body = document.body;
+const businessId = Number(body.dataset.businessId);
+const maxUploadBytes = Number(body.dataset.maxUploadMb) * 1024 * 1024;
+const embedded = body.classList.contains("embedded");
+const client = startSession(`bookingchat.widget.${businessId}`);
+const draftKey = `bookingchat.widget.draft.${businessId}`;
+window.chatClient = client; // for the browser tests and the curious
+
+let room = null;
+let isOpen = !embedded; // inside the embed: collapsed until the host page opens it
+let attachment = null;
+let business = null;
+let chatting = false;
+
+const thread = $("#thread");
+const textarea = $("#message");
+const composerError = $("#composer-error");
+
+// ---------------------------------------------------------------- the business
+
+async function loadBusiness() {
+  try {
+    ({ business } = await client.api("GET", `/api/businesses/${businessId}`, undefined, { auth: false }));
+  } catch (error) {
+    $("#business-status").textContent = error.status === 404 ? "This business does not exist." : "";
+    return;
+  }
+  $("#business-name").textContent = business.name;
+  document.title = `Chat with ${business.name}`;
+  $("#business-status").textContent = business.is_open_now
+    ? "Open now"
+    : `Closed${business.next_open_at ? ` · opens ${dateTimeOf(business.next_open_at)}` : ""}`;
+  $("#business-status").className = `status-line ${business.is_open_now ? "open" : "closed"}`;
+}
+
+// ---------------------------------------------------------------- signing in
+
+async function signIn(reason) {
+  $("#conversation").hidden = true;
+  $("#sign-out").hidden = true;
+  const box = $("#auth");
+  box.hidden = false;
+  const user = await signInForm(box, client, {
+    allowRegister: true,
+    title: reason || "Sign in to chat",
+    check: (u) => (u.role === "customer" ? null : "This chat is for customers: staff use the dashboard."),
+  });
+  box.hidden = true;
+  return user;
+}
+
+client.on("auth-expired", async () => {
+  if (!chatting) return; // still starting: the start asks for a sign-in itself
+  chatting = false;
+  // The draft stays in the composer (and in sessionStorage) while the user signs in again.
+  await signIn("Your session has ended: sign in again");
+  await enterChat();
+});
+
+$("#sign-out").addEventListener("click", async () => {
+  chatting = false;
+  await client.logout();
+  room = null;
+  thread.replaceChildren();
+  await signIn();
+  await enterChat();
+});
+
+// ---------------------------------------------------------------- the conversation
+
+function nameOf(userId) {
+  const who = room?.info?.participants?.find((p) => p.user_id === userId);
+  return who ? who.name : "";
+}
+
+function render() {
+  if (!room) return;
+  renderThread(thread, client, room, {
+    nameOf,
+    onRetry: (message) => client.retry(room.id, message.client_msg_id),
+    onAttachment: (a) => attachmentView(client, a),
+  });
+  $("#load-older").hidden = !room.hasOlder;
+  $("#typing").textContent = typingText(client.typists(room.id));
+  markReadIfSeen();
+  if (embedded) window.parent.postMessage({ type: "bookingchat:unread", count: room.unreadCount }, "*");
+}
+
+function markReadIfSeen() {
+  if (!room || !isOpen || document.visibilityState !== "visible") return;
+  const newest = room.messages.at(-1);
+  if (newest && newest.seq > room.readUpTo) client.markRead(room.id, newest.seq);
+}
+
+async function enterChat() {
+  chatting = true;
+  $("#conversation").hidden = false;
+  $("#sign-out").hidden = false;
+  if (!room) {
+    room = await client.openCustomerRoom(businessId);
+    room._scrollToEnd = true;
+    await client.loadOlder(room.id); // the latest page; the socket catches up from there
+  }
+  client.joinRoom(room.id).catch(() => {});
+  client.connect();
+  render();
+  textarea.focus();
+}
+
+client.on("room", (changed) => { if (room && changed.id === room.id) render(); });
+client.on("state", (state) => {
+  const el = $("#connection");
+  el.textContent = STATE_TEXT[state] || "";
+  el.dataset.state = state;
+});
+document.addEventListener("visibilitychange", markReadIfSeen);
+
+$("#load-older").addEventListener("click", async () => {
+  const before = thread.scrollHeight;
+  await client.loadOlder(room.id);
+  thread.scrollTop = thread.scrollHeight - before; // keep the reader's place
+});
+
+// ---------------------------------------------------------------- composing and sending
+
+textarea.value = sessionStorage.getItem(draftKey) || "";
+textarea.addEventListener("input", () => sessionStorage.setItem(draftKey, textarea.value));
+
+function send() {
+  composerError.textContent = "";
+  let content = textarea.value.trim();
+  if (!room || (!content && !attachment)) return;
+  if (!content) content = attachment.filename;
+  const options = attachment ? { attachmentIds: [attachment.id] } : {};
+  room._scrollToEnd = true;
+  client.send(room.id, content, options).catch(() => {});
+  textarea.value = "";
+  sessionStorage.removeItem(draftKey);
+  clearAttachment();
+}
+
+bindComposer(textarea, { onSend: send, onTyping: (typing) => room && client.typing(room.id, typing) });
+$("#composer").addEventListener("submit", (event) => { event.preventDefault(); send(); });
+
+function clearAttachment() {
+  attachment = null;
+  $("#upload").hidden = true;
+  $("#file").value = "";
+}
+
+$("#upload-cancel").addEventListener("click", clearAttachment);
+
+$("#file").addEventListener("change", async (event) => {
+  const file = event.target.files[0];
+  composerError.textContent = "";
+  if (!file) return;
+  const limitMb = maxUploadBytes / 1024 / 1024;
+  if (file.size > maxUploadBytes) {
+    composerError.textContent = `“${file.name}” is too large: files can be up to ${limitMb} MB.`;
+    event.target.value = "";
+    return;
+  }
+  $("#upload").hidden = false;
+  $("#upload-name").textContent = file.name;
+  const progress = $("#upload-progress");
+  progress.value = 0;
+  try {
+    attachment = await client.upload(file, (fraction) => { progress.value = fraction; });
+    progress.value = 1;
+  } catch (error) {
+    clearAttachment();
+    composerError.textContent = error.status === 413
+      ? `“${file.name}” is too large: files can be up to ${limitMb} MB.`
+      : `The upload failed: ${error.message}`;
+  }
+});
+
+// ---------------------------------------------------------------- inside the embed
+
+window.addEventListener("message", (event) => {
+  if (event.source !== window.parent || event.data?.type !== "bookingchat:open") return;
+  isOpen = Boolean(event.data.open);
+  if (isOpen) { markReadIfSeen(); textarea.focus(); }
+});
+
+// ---------------------------------------------------------------- start
+
+(async () => {
+  await loadBusiness();
+  setInterval(loadBusiness, 60000);
+  const user = await currentUser(client);
+  if (!user || user.role !== "customer") await signIn();
+  await enterChat();
+})();
