@@ -2,18 +2,30 @@
 from __future__ import annotations
 
 from apiflask import APIBlueprint
+from apiflask.fields import Boolean, List, Nested
 from flask_jwt_extended import jwt_required
 
-from actions import businesses
+from actions import businesses, staff_directory
 from web.schemas import (
     BusinessCreatedOut,
     BusinessEnvelope,
     BusinessIn,
     BusinessUpdateIn,
+    Out,
     StaffIn,
     UserEnvelope,
+    UserOut,
 )
 from web.tokens import access_token_for, current_actor
+
+
+class ColleagueOut(UserOut):
+    online = Boolean(metadata={"description": "Has at least one socket connected now."})
+
+
+class ColleaguesOut(Out):
+    users = List(Nested(ColleagueOut))
+
 
 bp = APIBlueprint("businesses", __name__, url_prefix="/api/businesses", tag="Businesses")
 
@@ -66,3 +78,14 @@ def add_staff(business_id: int, body: dict):
         current_actor(), business_id, body["email"], body["password"], body["name"]
     )
     return {"user": user.to_dict()}
+
+
+@bp.get("/<int:business_id>/staff")
+@jwt_required()
+@bp.output(ColleaguesOut)
+@bp.doc(summary="The owners and staff of the caller's business, with who is online (staff)",
+        description="For starting a staff room with a colleague and for presence dots. "
+        "Another business, or a customer asking, answers 404.",
+        security="BearerAuth", responses=[401, 404])
+def list_staff(business_id: int):
+    return {"users": staff_directory.colleagues(current_actor(), business_id)}
