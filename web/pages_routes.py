@@ -27,7 +27,15 @@ IMPORT_MAP = json.dumps({"imports": {
 IMPORT_MAP_HASH = "sha256-" + base64.b64encode(
     hashlib.sha256(IMPORT_MAP.encode()).digest()).decode()
 
-bp = APIBlueprint("pages", __name__, template_folder="templates", enable_openapi=False)
+bp = APIBlueprint("pages", __name__, tag="Pages", template_folder="templates")
+
+
+def _body(media_type: str, description: str) -> dict:
+    return {"description": description,
+            "content": {media_type: {"schema": {"type": "string"}}}}
+
+
+HTML_PAGE = {200: _body("text/html", "An HTML page")}
 
 
 def _page(template: str, **context: object) -> tuple[str, int, dict[str, str]]:
@@ -47,26 +55,39 @@ def _page(template: str, **context: object) -> tuple[str, int, dict[str, str]]:
 
 
 @bp.get("/widget/<int:business_id>")
+@bp.doc(summary="The customer chat widget of a business (HTML page)",
+        description="Accepts an access token in the URL fragment (#token=...); without one it "
+        "shows a sign-in and registration form. ?embed=1 is the mode /widget.js frames.",
+        responses=HTML_PAGE)
 def widget(business_id: int):
     embedded = request.args.get("embed") == "1"
     return _page("widget.html", business_id=business_id, embedded=embedded)
 
 
 @bp.get("/widget.js")
+@bp.doc(summary="One-line embed of the widget for a business's own site (JavaScript)",
+        description='<script src=".../widget.js" data-business="<id>"></script>: a launcher '
+        "button with an unread badge that opens the widget in a frame.",
+        responses={200: _body("text/javascript", "The embed script")})
 def widget_embed():
     response = send_from_directory(Path(current_app.static_folder) / "pages", "embed.js",
-                                   max_age=300)
+                                   max_age=300, mimetype="text/javascript")
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
 @bp.get("/dashboard")
+@bp.doc(summary="The staff dashboard (HTML page)",
+        description="Accepts an access token in the URL fragment (#token=...); without one it "
+        "shows a sign-in form.", responses=HTML_PAGE)
 def dashboard():
     return _page("dashboard.html")
 
 
 @bp.get(f"{LIB_URL}/<path:filename>")
+@bp.doc(summary="The JavaScript client library's ES modules (clients/js/src), for the pages",
+        responses={200: _body("text/javascript", "An ES module"), 404: "No such module"})
 def client_library(filename: str):
     if not filename.endswith(".js"):
         abort(404)
-    return send_from_directory(CLIENT_LIB, filename, max_age=0)
+    return send_from_directory(CLIENT_LIB, filename, max_age=0, mimetype="text/javascript")
