@@ -21,12 +21,13 @@ from actions.bot_replies import BotReplies
 from infra.pending_work import PendingWork
 from logic import business_hours as bh
 from logic import faq_semantic
-from logic.faq_matcher import Candidate, FaqIndex, is_small_talk
+from logic.faq_matcher import Candidate, FaqIndex, answer, is_small_talk
 from models import AutoResponse, Business, Message, Room, User, db
 from models.base import as_utc, utcnow
 from workers import task_names
 
 log = logging.getLogger("automation")
+SUGGESTIONS = 3  # FAQs offered when the best one is under the threshold
 
 # A customer message's automation as pending work: attempts, retries and the sweep.
 WORK = PendingWork(
@@ -57,6 +58,7 @@ class _BusinessView:
     texts: dict[str, str]  # trigger -> its active text
     schedule: bh.Schedule
     faq_threshold: float
+    suggestion_floor: float
     offline_key: str | None  # set when the offline reply is due (closed, or no staff around)
     next_open: str | None
     index: FaqIndex | None = None
@@ -71,6 +73,7 @@ class _Question:
     content: str
     asked: bool = False  # not small talk: a question the FAQs or a person should answer
     match: Candidate | None = None
+    suggestions: list[Candidate] = field(default_factory=list)  # below the threshold
 
 
 def process_customer_message(message_id: int, now: datetime | None = None) -> bool:
@@ -128,8 +131,8 @@ def _view(business: Business, now: datetime) -> _BusinessView:
     next_open = None
     if offline_key and "offline" in texts:
         next_open = bh.format_next_open(bh.next_open_at(schedule, now), schedule.tz)
-    view = _BusinessView(business.id, texts, schedule, business.faq_threshold, offline_key,
-                         next_open)
+    view = _BusinessView(business.id, texts, schedule, business.faq_threshold,
+                         business.suggestion_floor, offline_key, next_open)
     view.index, view.answers = faq_index.index_for(business)
     return view
 
@@ -142,7 +145,11 @@ def _score(questions: list[_Question], views: dict[int, _BusinessView]) -> None:
     for q, vector in zip(asked, vectors, strict=True):
         view = views[q.business_id]
         q.asked = True
-        q.match = view.index.match(q.content, view.faq_threshold, vector=vector)
+        ranked = view.index.rank(q.content, limit=SUGGESTIONS, vector=vector)
+        q.match = answer(ranked, view.faq_threshold)
+        if q.match is None and ranked and ranked[0].confidence >= view.suggestion_floor:
+            # The leader is close: offer it and the runners-up, for the customer to pick.
+            q.suggestions = ranked
 
 
 def _write_batch(questions: list[_Question], views: dict[int, _BusinessView],
@@ -196,41 +203,61 @@ def _automate(q: _Question, message: Message, room: Room, view: _BusinessView,
         if text and bot.post(room, "offline", text.replace("{next_open_at}", view.next_open or ""),
                              view.offline_key):
             outcome.append("offline")
-    if q.match is not None:
+    if not q.asked:
+        message.outcome = "small_talk"
+    elif q.match is not None:
+        message.outcome = "answered"
         if bot.post(room, "faq", view.answers[q.match.faq_id], f"faq:{q.id}",
-                    faq_id=q.match.faq_id, confidence=q.match.confidence):
+                    faq_id=q.match.faq_id, confidence=q.match.confidence, reply_to_id=q.id):
             outcome.append("faq")
-    elif q.asked and room.type == "customer":
+    else:
+        message.outcome = "unanswered"
+    if q.suggestions and room.type == "customer":
+        message.outcome = "suggested"
+        message.suggestions = [{"faq_id": c.faq_id, "question": c.question,
+                                "confidence": c.confidence} for c in q.suggestions]
+        bot.suggest(room.id, q.id, message.suggestions)
+        outcome.append("suggested")
+    if q.asked and q.match is None and room.type == "customer":
+        # Suggestions do not delay the escalation: a person is asked at once as well.
         # Closed, or no staff around: the offline reply is what the customer gets, and the
         # room still waits, flagged and notified, for the staff's return.
         note = None if view.offline_key and "offline" in view.texts else \
             view.texts.get("escalation")
-        if escalate(room, view, message, bot, note):
+        if escalate(room, view.id, message, bot, note):
             outcome.append("escalated")
     return outcome
 
 
-def escalate(room: Room, view: _BusinessView, message: Message, bot: BotReplies,
-             note: str | None = None) -> bool:
-    """Hand the conversation to a human: waiting status, a note to the customer, staff told."""
+def escalate(room: Room, business_id: int, message: Message, bot: BotReplies,
+             note: str | None = None, extra: dict | None = None, key: str | None = None
+             ) -> bool:
+    """Hand the conversation to a human: waiting status, a note to the customer, staff told.
+
+    ``message`` is the customer's question staff should see; ``extra`` adds to the
+    ``chat.escalated`` entry (the answer the customer marked unhelpful, say); ``key``
+    names this escalation in the note's dedup key and the entry's idempotency key
+    (default: the question's id)."""
+    key = key or str(message.id)
     if room.status == "waiting_for_staff":
         return False  # already waiting: one escalation per wait, not one per message
     rooms.set_status(room, "waiting_for_staff")
     if note:
-        bot.post(room, "escalation", note, f"escalation:{message.id}")
+        bot.post(room, "escalation", note, f"escalation:{key}", reply_to_id=message.id)
     from actions import audit
 
     customer = db.session.get(User, room.customer_id) if room.customer_id else None
     audit.record_event(
-        view.id,
+        business_id,
         "chat.escalated",
         {
             "room_id": room.id,
             "message_id": message.id,
             "customer_name": customer.name if customer else None,
             "question": message.content[:200],
+            **(extra or {}),
         },
-        idempotency_key=f"chat.escalated:{message.id}",
+        idempotency_key=f"chat.escalated:{key}",
         commit=False,
     )
     return True

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 
 from actions import events
 from models import Message, Room, db
-from models.chat import message_dict
+from models.chat import add_faq_fields, message_dict
 
 log = logging.getLogger("chat")
 
@@ -26,6 +26,7 @@ class BotReplies:
         self._now = now
         self._taken: set[tuple[int, str]] = set()
         self._rows: list[dict] = []
+        self._suggestions: list[tuple[int, int, list[dict]]] = []
 
     def load_existing(self, keys: Iterable[str]) -> None:
         """Remember which of these keys the batch's rooms already have."""
@@ -38,7 +39,8 @@ class BotReplies:
         ).tuples())
 
     def post(self, room: Room, kind: str, content: str, dedup_key: str,
-             faq_id: int | None = None, confidence: float | None = None) -> bool:
+             faq_id: int | None = None, confidence: float | None = None,
+             reply_to_id: int | None = None) -> bool:
         """Queue a reply; False if the room already has one with this key."""
         if (room.id, dedup_key) in self._taken:
             return False
@@ -48,15 +50,29 @@ class BotReplies:
         self._rows.append({
             "room_id": room.id, "seq": room.last_seq, "sender_id": None,
             "sender_type": "bot", "kind": kind, "content": content, "dedup_key": dedup_key,
-            "faq_id": faq_id, "confidence": confidence, "automation_state": "none",
+            "faq_id": faq_id, "confidence": confidence, "reply_to_id": reply_to_id,
+            "automation_state": "none",
             "automation_attempts": 0, "created_at": self._now,
         })
         return True
 
-    def flush(self) -> None:
-        """Insert the queued replies (one statement) and emit them after the commit."""
-        if not self._rows:
-            return
+    def suggest(self, room_id: int, message_id: int, suggestions: list[dict]) -> None:
+        """Queue chat:faq-suggestions for a customer's message, emitted after the replies."""
+        self._suggestions.append((room_id, message_id, suggestions))
+
+    def flush(self) -> list[dict]:
+        """Insert the queued replies (one statement), emit them after the commit; returns
+        them as clients see them."""
+        posted: list[dict] = []
+        if self._rows:
+            posted = self._insert()
+        for room_id, message_id, suggestions in self._suggestions:
+            events.faq_suggestions(room_id, message_id, suggestions)
+        self._suggestions.clear()
+        return posted
+
+    def _insert(self) -> list[dict]:
+        posted: list[dict] = []
         ids = db.session.scalars(
             insert(Message).returning(Message.id, sort_by_parameter_order=True), self._rows
         ).all()
@@ -64,11 +80,13 @@ class BotReplies:
             data = message_dict(message_id, row["room_id"], row["seq"], None, "bot",
                                 row["content"], None, self._now, row["kind"])
             if row["kind"] == "faq":
-                data["faq_id"] = row["faq_id"]
-                data["confidence"] = row["confidence"]
+                add_faq_fields(data, row["faq_id"], row["confidence"], row["reply_to_id"],
+                               row["dedup_key"], None)
             events.bot_message(data)
+            posted.append(data)
             log.info("bot message id=%s room=%s kind=%s", message_id, row["room_id"],
                      row["kind"], extra={"event": "message.bot", "message_id": message_id,
                                          "room_id": row["room_id"], "seq": row["seq"],
                                          "kind": row["kind"]})
         self._rows.clear()
+        return posted

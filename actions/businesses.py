@@ -44,6 +44,7 @@ def to_dict(business: Business, now: datetime | None = None) -> dict:
         "is_open_now": bh.is_open(schedule, now),
         "next_open_at": iso(bh.next_open_at(schedule, now)),
         "faq_threshold": business.faq_threshold,
+        "suggestion_floor": business.suggestion_floor,
         "created_at": iso(business.created_at),
     }
 
@@ -86,6 +87,7 @@ _UPDATABLE = (
     "business_hours",
     "holidays",
     "faq_threshold",
+    "suggestion_floor",
     "staff_absent_minutes",
     "escalation_reminder_minutes",
 )
@@ -103,7 +105,8 @@ def update(actor: Actor, business_id: int, changes: dict) -> Business:
         changes.get("holidays", business.holidays),
     )
     business.timezone, business.business_hours, business.holidays = tz, hours, holidays
-    for key in ("name", "faq_threshold", "staff_absent_minutes", "escalation_reminder_minutes"):
+    for key in ("name", "faq_threshold", "suggestion_floor", "staff_absent_minutes",
+                "escalation_reminder_minutes"):
         if key in changes:
             setattr(business, key, changes[key].strip() if key == "name" else changes[key])
     tx.commit()

@@ -66,6 +66,12 @@ def bot_message(message: dict) -> None:
     new_message(message)
 
 
+def faq_suggestions(room_id: int, message_id: int, suggestions: list[dict]) -> None:
+    """FAQs offered for a customer's message that no FAQ answered confidently enough."""
+    payload = {"room_id": room_id, "message_id": message_id, "suggestions": suggestions}
+    publish("chat:faq-suggestions", payload, room_channel(room_id))
+
+
 def messages_read(room_id: int, user_id: int, up_to_seq: int, read_at: str) -> None:
     payload = {"room_id": room_id, "user_id": user_id, "up_to_seq": up_to_seq, "read_at": read_at}
     publish("chat:messages-read", payload, room_channel(room_id))

@@ -1,7 +1,7 @@
 """Tables: columns, constraints and serialisation only."""
 from models.activity import AuditLog, Notification, NotificationRead, NotificationRule
 from models.base import db
-from models.business import AutoResponse, Business, Faq
+from models.business import AutoResponse, Business, Faq, FaqProposal
 from models.chat import Attachment, Message, Participant, Room
 from models.user import RevokedToken, User
 
@@ -11,6 +11,7 @@ __all__ = [
     "AutoResponse",
     "Business",
     "Faq",
+    "FaqProposal",
     "Message",
     "Notification",
     "NotificationRead",

@@ -17,13 +17,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import TZDateTime, db, iso, utcnow
+from models.base import JSONType, TZDateTime, db, iso, utcnow
 
 ROOM_TYPES = ("customer", "staff")
 ROOM_STATUSES = ("open", "waiting_for_staff", "closed")
 SENDER_TYPES = ("customer", "staff", "bot")
 KINDS = ("text", "welcome", "offline", "faq", "escalation")
 AUTOMATION_STATES = ("none", "pending", "done", "failed")
+# What the automation made of a customer message (None: not automated, or not yet).
+OUTCOMES = ("answered", "suggested", "unanswered", "small_talk")
+FEEDBACK = ("helpful", "not_helpful")
 
 
 class Room(db.Model):
@@ -122,6 +125,16 @@ class Message(db.Model):
     automation_attempts: Mapped[int] = mapped_column(Integer, default=0)  # workers' attempts
     # When the beat sweep may hand the message to a worker again (infra.pending_work).
     automation_next_attempt_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # A bot reply: the customer message it answers. A customer message: what the automation
+    # made of it, and the FAQs suggested for it below the threshold ([{faq_id, question,
+    # confidence}]). An FAQ answer: the customer's "did this answer your question?".
+    reply_to_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("messages.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    suggestions: Mapped[list | None] = mapped_column(JSONType)
+    feedback: Mapped[str | None] = mapped_column(String(16))
+    feedback_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     def to_dict(self, attachments: list[dict] | None = None) -> dict:
@@ -129,9 +142,20 @@ class Message(db.Model):
                             self.content, self.client_msg_id, self.created_at, self.kind,
                             attachments)
         if self.kind == "faq":
-            data["faq_id"] = self.faq_id
-            data["confidence"] = self.confidence
+            add_faq_fields(data, self.faq_id, self.confidence, self.reply_to_id, self.dedup_key,
+                           self.feedback)
         return data
+
+
+def add_faq_fields(data: dict, faq_id: int | None, confidence: float | None,
+                   reply_to_id: int | None, dedup_key: str | None, feedback: str | None) -> None:
+    """An FAQ answer's own fields: the FAQ, its confidence, the question it answers, whether
+    the customer picked it from suggestions, and the customer's feedback on it."""
+    data["faq_id"] = faq_id
+    data["confidence"] = confidence
+    data["reply_to_id"] = reply_to_id
+    data["picked"] = bool(dedup_key and dedup_key.startswith("pick:"))
+    data["feedback"] = feedback
 
 
 def message_dict(

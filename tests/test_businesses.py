@@ -22,7 +22,7 @@ from tests.test_auth import claims_of
 from tests.test_errors import assert_error, user_count
 
 BUSINESS_FIELDS = {"id", "name", "timezone", "business_hours", "holidays", "is_open_now",
-                   "next_open_at", "faq_threshold"}
+                   "next_open_at", "faq_threshold", "suggestion_floor"}
 
 
 def _get(client, business_id: int) -> dict:
@@ -33,7 +33,8 @@ def _get(client, business_id: int) -> dict:
 
 def _assert_unchanged(client, before: dict) -> None:
     after = _get(client, before["id"])
-    for field in ("name", "timezone", "business_hours", "holidays", "faq_threshold"):
+    for field in ("name", "timezone", "business_hours", "holidays", "faq_threshold",
+                  "suggestion_floor"):
         assert after[field] == before[field], field
 
 
@@ -66,6 +67,7 @@ def test_customer_creates_a_business_and_becomes_owner(client):
     assert created["holidays"] == ["2030-12-25"]
     assert created["is_open_now"] is True
     assert created["faq_threshold"] == pytest.approx(0.70)
+    assert created["suggestion_floor"] == pytest.approx(0.3)
 
     claims = claims_of(body["access_token"])
     assert claims["sub"] == str(founder.id)
@@ -225,7 +227,8 @@ def test_get_unknown_business_is_404(client):
 def test_owner_updates_the_business(client):
     created, owner = business(client, name="Before", hours=NEVER_OPEN)
     changes = {"name": "After", "timezone": "America/New_York", "business_hours": ALWAYS_OPEN,
-               "holidays": ["2031-01-01", "2030-12-25"], "faq_threshold": 0.5}
+               "holidays": ["2031-01-01", "2030-12-25"], "faq_threshold": 0.5,
+               "suggestion_floor": 0.2}
     response = client.put(f"/api/businesses/{created['id']}", headers=owner.headers, json=changes)
     assert response.status_code == 200
     updated = response.get_json()["business"]
@@ -235,6 +238,7 @@ def test_owner_updates_the_business(client):
     assert updated["business_hours"]["sun"] == [["00:00", "24:00"]]
     assert sorted(updated["holidays"]) == ["2030-12-25", "2031-01-01"]
     assert updated["faq_threshold"] == pytest.approx(0.5)
+    assert updated["suggestion_floor"] == pytest.approx(0.2)
     assert updated["is_open_now"] is True
     assert _get(client, created["id"]) == updated
 
@@ -309,9 +313,10 @@ def test_overlapping_hours_are_422_and_change_nothing(app, client, hours: dict):
 @pytest.mark.parametrize(
     "body",
     [{"faq_threshold": 1.5}, {"faq_threshold": -0.1}, {"faq_threshold": "high"},
+     {"suggestion_floor": 1.5}, {"suggestion_floor": -0.1}, {"suggestion_floor": "low"},
      {"name": ""}, {"owner_id": 1}, {"id": 5}],
-    ids=["threshold-high", "threshold-negative", "threshold-text", "empty-name", "owner-id",
-         "id"],
+    ids=["threshold-high", "threshold-negative", "threshold-text", "floor-high",
+         "floor-negative", "floor-text", "empty-name", "owner-id", "id"],
 )
 def test_invalid_update_fields_are_400(client, body: dict):
     created, owner = business(client, name="Stable")

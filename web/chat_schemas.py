@@ -86,6 +86,16 @@ class RoomIdIn(Schema):
     room_id = Id(required=True)
 
 
+class PickIn(RoomIdIn):
+    message_id = Id(required=True)
+    faq_id = Id(required=True)
+
+
+class FeedbackIn(RoomIdIn):
+    message_id = Id(required=True)
+    helpful = StrictBool(required=True)
+
+
 class TypingIn(RoomIdIn):
     is_typing = StrictBool(required=True)
 

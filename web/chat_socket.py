@@ -1,4 +1,4 @@
-"""Chat events on /realtime: join, leave, send, typing, read."""
+"""Chat events on /realtime: join, leave, send, typing, read, pick a suggestion, feedback."""
 from __future__ import annotations
 
 import time
@@ -6,9 +6,9 @@ import time
 from flask import current_app, request
 from flask_socketio import join_room, leave_room
 
-from actions import events, messages, rooms
+from actions import events, faq_feedback, messages, rooms
 from actions.errors import Conflict, InvalidInput, NotFound
-from web.chat_schemas import JoinIn, ReadIn, RoomIdIn, SendIn, TypingIn
+from web.chat_schemas import FeedbackIn, JoinIn, PickIn, ReadIn, RoomIdIn, SendIn, TypingIn
 from web.presence_hooks import SocketState
 from web.realtime import socket_event
 
@@ -76,3 +76,17 @@ def read(sock: SocketState, data: dict) -> dict:
     if "room_id" not in data:
         raise InvalidInput("room_id is required.")
     return {"up_to_seq": messages.mark_read(sock.actor, data["room_id"], data["up_to_seq"])}
+
+
+@socket_event("chat:pick-suggestion", PickIn())
+def pick_suggestion(sock: SocketState, data: dict) -> dict:
+    """The customer picks one of the FAQs suggested for their message; its answer is posted."""
+    return {"message": faq_feedback.pick_suggestion(sock.actor, data["room_id"],
+                                                    data["message_id"], data["faq_id"])}
+
+
+@socket_event("chat:answer-feedback", FeedbackIn())
+def answer_feedback(sock: SocketState, data: dict) -> dict:
+    """"Did this answer your question?" on an FAQ answer; no escalates at once."""
+    return faq_feedback.answer_feedback(sock.actor, data["room_id"], data["message_id"],
+                                        data["helpful"])

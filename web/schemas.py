@@ -243,6 +243,10 @@ class BusinessUpdateIn(Strict):
     business_hours = Hours()
     holidays = Holidays()
     faq_threshold = Number(validate=Range(0, 1))
+    suggestion_floor = Number(validate=Range(0, 1), metadata={
+        "description": "A customer question whose best FAQ is under faq_threshold but at or "
+        "above this confidence gets chat:faq-suggestions (up to three FAQs to pick from). "
+        "Default 0.3; at or above faq_threshold, no suggestions are made."})
     staff_absent_minutes = WholeNumber(validate=Range(1, 24 * 60), allow_none=True)
     escalation_reminder_minutes = WholeNumber(validate=Range(1, 24 * 60), allow_none=True)
 
@@ -256,6 +260,7 @@ class BusinessOut(Out):
     is_open_now = Boolean()
     next_open_at = String(allow_none=True)
     faq_threshold = Float()
+    suggestion_floor = Float()
     created_at = String()
 
 

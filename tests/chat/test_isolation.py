@@ -204,7 +204,7 @@ def test_public_business_profile_carries_only_public_fields(client, shop, foreig
     assert response.status_code == 200
     assert set(response.get_json()["business"]) <= {
         "id", "name", "timezone", "business_hours", "holidays", "is_open_now", "next_open_at",
-        "faq_threshold", "created_at"}
+        "faq_threshold", "suggestion_floor", "created_at"}
 
 
 # --- sockets -------------------------------------------------------------------------------------
