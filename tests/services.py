@@ -14,6 +14,7 @@ import pytest
 INSTALL_HINTS = {
     "redis-server": "apt-get install redis-server, or brew install redis",
     "chromium": "apt-get install chromium",
+    "node": "apt-get install nodejs (Node.js 20 or newer)",
 }
 
 
