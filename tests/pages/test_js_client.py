@@ -3,9 +3,13 @@ the suite, and the socket.io-client the pages load is the one the library pins."
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 
+import pytest
+
+from tests.pages.conftest import Server
 from tests.processes import ROOT
 from tests.services import missing
 
@@ -25,6 +29,36 @@ def test_the_client_library_passes_its_node_tests():
                           text=True, timeout=180, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     assert "# fail 0" in done.stdout
+
+
+@pytest.fixture(scope="module")
+def short_token_server(tmp_path_factory: pytest.TempPathFactory):
+    """A web process (embedded mode, demo seeded) whose access tokens live one minute."""
+    server = Server(tmp_path_factory.mktemp("js-live"))
+    server.env["JWT_ACCESS_TOKEN_MINUTES"] = "1"
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_client_library_against_a_real_server(short_token_server: Server):
+    """Catch-up after a forced disconnect, no duplicate after a lost ack, order under
+    concurrent senders, token refresh: clients/js/test-live with the real server."""
+    binary = node()
+    probe = "process.exit(typeof WebSocket === 'function' ? 0 : 1)"
+    has_websocket = subprocess.run([binary, "-e", probe], capture_output=True,
+                                   timeout=30).returncode == 0
+    flags = [] if has_websocket else ["--experimental-websocket"]
+    done = subprocess.run(
+        [binary, *flags, "--test", "clients/js/test-live"], cwd=ROOT, capture_output=True,
+        text=True, timeout=240, stdin=subprocess.DEVNULL,
+        env={**os.environ, "BOOKINGCHAT_URL": short_token_server.url})
+    output = done.stdout[-8000:] + done.stderr[-3000:]
+    assert done.returncode == 0, output + short_token_server.process.output(5000)
+    assert "# fail 0" in done.stdout and "# skipped 0" in done.stdout, output
+    assert "# pass 4" in done.stdout, output
 
 
 def test_the_vendored_socket_io_client_is_the_pinned_one():

@@ -57,6 +57,18 @@ export function tokenExpiry(token) {
   }
 }
 
+/** The `iat` claim of a JWT, in milliseconds since the epoch (null if unreadable). */
+export function tokenIssuedAt(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const json = typeof atob === "function" ? atob(part) : Buffer.from(part, "base64").toString();
+    const iat = JSON.parse(json).iat;
+    return typeof iat === "number" ? iat * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Delay before reconnect attempt `attempt` (0-based): exponential, capped, with jitter. */
 export function backoffDelay(attempt, { min = 500, max = 15000, jitter = 0.5 } = {}, random = Math.random) {
   const base = Math.min(max, min * 2 ** attempt);
@@ -236,7 +248,11 @@ export class ChatClient extends Emitter {
     this._refreshTimer = null;
     const exp = this.accessToken && tokenExpiry(this.accessToken);
     if (!exp || !this.refreshToken) return;
-    const wait = Math.max(0, exp - this.refreshMarginMs - this.now());
+    // A margin of at most a third of the token's life, so a short-lived token is not
+    // refreshed over and over.
+    const iat = tokenIssuedAt(this.accessToken);
+    const margin = iat ? Math.min(this.refreshMarginMs, (exp - iat) / 3) : this.refreshMarginMs;
+    const wait = Math.max(1000, exp - margin - this.now());
     this._refreshTimer = this.setTimeout(() => { this._refreshTimer = null; this.refresh(); }, wait);
   }
 

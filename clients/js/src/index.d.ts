@@ -130,5 +130,6 @@ export class ChatClient extends Emitter {
 
 export function createClient(options?: ChatClientOptions): ChatClient;
 export function tokenExpiry(token: string): number | null;
+export function tokenIssuedAt(token: string): number | null;
 export function backoffDelay(attempt: number, options?: { min?: number; max?: number; jitter?: number }, random?: () => number): number;
 export function newClientMsgId(): string;

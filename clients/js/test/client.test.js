@@ -272,3 +272,21 @@ test("tokenExpiry reads the exp claim", () => {
   assert.equal(tokenExpiry(jwt({ exp: 10 })), 10000);
   assert.equal(tokenExpiry("garbage"), null);
 });
+
+test("a short-lived token is refreshed a third of its life before expiry, not in a loop", async () => {
+  const clock = new FakeClock();
+  const server = new FakeServer();
+  server.clockNow = clock.now;
+  const now = Math.floor(clock.now() / 1000);
+  const client = new ChatClient({
+    io: server.io, fetch: server.fetch, now: clock.now, setTimeout: clock.setTimeout,
+    clearTimeout: clock.clearTimeout, random: () => 0.5, refreshMarginMs: 60000,
+    accessToken: jwt({ sub: "1", iat: now, exp: now + 30 }), refreshToken: "r", user: { id: 1 },
+  });
+  client.connect();
+  await flush();
+  await clock.tick(19000);
+  assert.equal(server.refreshCount, 0);
+  await clock.tick(2000);
+  assert.equal(server.refreshCount, 1);
+});
