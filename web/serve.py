@@ -34,6 +34,9 @@ def _print_demo(app: "Flask", port: int) -> None:
         "",
         "Booking chat is running (embedded mode: SQLite, tasks in-process, no Redis).",
         f"  Start here    {base}/",
+        f"  Chat widget   {base}/widget/{info['business_id']}  (sign in as the customer, "
+        "or register a new one)",
+        f"  Dashboard     {base}/dashboard  (sign in as the owner or the staff member)",
         f"  API index     {base}/api",
         f"  Swagger UI    {base}/docs",
         f"  OpenAPI       {base}/openapi.json",

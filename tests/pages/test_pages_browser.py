@@ -378,3 +378,13 @@ def png(width: int = 2, height: int = 2) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_the_demo_banner_and_the_landing_page_lead_to_both_pages(pages_server: Server, api: Api):
+    banner = pages_server.process.output()
+    assert f"Chat widget   http://localhost:{pages_server.port}/widget/{BUSINESS_ID}" in banner
+    assert f"Dashboard     http://localhost:{pages_server.port}/dashboard" in banner
+    landing = api.http.get(pages_server.url + "/", timeout=10).text
+    assert f'href="/widget/{BUSINESS_ID}"' in landing and 'href="/dashboard"' in landing
+    embed = api.http.get(pages_server.url + "/widget.js", timeout=10)
+    assert embed.headers["Content-Type"].startswith("text/javascript")
