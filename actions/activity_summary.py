@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from actions import automation_stats
 from actions.actors import Actor, require_staff
 from models import AuditLog, Room, db
 from models.base import as_utc, iso, utcnow
@@ -53,4 +54,6 @@ def summary(actor: Actor) -> dict:
         "open_conversations": int(rooms.get("open", 0)),
         "waiting_conversations": int(rooms.get("waiting_for_staff", 0)),
         "oldest_waiting_since": iso(as_utc(oldest_waiting)),
+        # The automation's figures of the business's day so far (see automation_stats).
+        "automation_today": automation_stats.today(business_id, now),
     }

@@ -104,7 +104,7 @@ def clean_fields(data: dict, *, partial: bool) -> dict:
     return out
 
 
-def _bump_version(business_id: int) -> None:
+def bump_version(business_id: int) -> None:
     # One atomic UPDATE rather than read-modify-write: two concurrent edits must end on
     # two different versions, or a worker that cached the first could keep it forever.
     # On PostgreSQL the row lock it takes also serialises FAQ edits of one business.
@@ -123,10 +123,10 @@ def _visible(actor: Actor, faq_id: int) -> Faq:
     return faq
 
 
-def create(actor: Actor, data: dict) -> Faq:
+def create(actor: Actor, data: dict, *, commit: bool = True) -> Faq:
     business_id = require_staff(actor)
     fields = clean_fields(data, partial=False)
-    _bump_version(business_id)
+    bump_version(business_id)
     count = db.session.scalar(select(func.count(Faq.id)).where(Faq.business_id == business_id))
     if count >= MAX_FAQS_PER_BUSINESS:
         raise Conflict(f"A business can have at most {MAX_FAQS_PER_BUSINESS} FAQs; "
@@ -136,7 +136,10 @@ def create(actor: Actor, data: dict) -> Faq:
     for key, value in fields.items():
         setattr(faq, key, value)
     db.session.add(faq)
-    tx.commit()
+    if commit:
+        tx.commit()
+    else:
+        db.session.flush()
     return faq
 
 
@@ -158,7 +161,7 @@ def update_faq(actor: Actor, faq_id: int, data: dict) -> Faq:
     changed = {k: v for k, v in fields.items() if getattr(faq, k) != v}
     if not changed:
         return faq  # nothing changed: no new version, no index rebuild anywhere
-    _bump_version(faq.business_id)
+    bump_version(faq.business_id)
     for key, value in changed.items():
         setattr(faq, key, value)
     tx.commit()
@@ -167,7 +170,7 @@ def update_faq(actor: Actor, faq_id: int, data: dict) -> Faq:
 
 def delete(actor: Actor, faq_id: int) -> None:
     faq = _visible(actor, faq_id)
-    _bump_version(faq.business_id)
+    bump_version(faq.business_id)
     db.session.delete(faq)
     tx.commit()
 

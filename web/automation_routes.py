@@ -1,23 +1,29 @@
-"""Automation REST routes (prefix /api/chat): FAQs, FAQ matching, auto-responses."""
+"""Automation REST routes (prefix /api/chat): FAQs, FAQ matching, auto-responses, and the
+FAQs' learning loop: proposals, filing a customer's question, the gap report, statistics."""
 from __future__ import annotations
 
 from apiflask import APIBlueprint
 from flask_jwt_extended import jwt_required
 
-from actions import auto_responses, faqs
+from actions import auto_responses, automation_stats, faq_gaps, faq_learning, faqs
 from web.automation_schemas import (
+    AutomationStatsOut,
     AutoResponseEnvelope,
     AutoResponseIn,
     AutoResponseQuery,
     AutoResponsesOut,
     AutoResponseUpdateIn,
+    DaysQuery,
     FaqEnvelope,
     FaqIn,
     FaqQuery,
     FaqsOut,
     FaqUpdateIn,
+    FromMessageIn,
+    GapsOut,
     MatchIn,
     MatchResultOut,
+    ProposalsOut,
 )
 from web.tokens import current_actor
 
@@ -147,3 +153,92 @@ def update_auto_response(response_id: int, body: dict):
 def delete_auto_response(response_id: int):
     auto_responses.delete(current_actor(), response_id)
     return ""
+
+
+@bp.get("/faq-proposals")
+@jwt_required()
+@bp.output(ProposalsOut)
+@bp.doc(summary="Customer questions proposed as new phrasings of FAQs",
+        description="A question whose FAQ answer (direct, or a picked suggestion) the customer "
+        "marked helpful is proposed as another phrasing of that FAQ. Accept or reject each; "
+        "deleting an FAQ drops its proposals. " + STAFF_ONLY,
+        responses=[401, 403], **AUTH)
+def list_proposals():
+    return {"proposals": faq_learning.list_proposals(current_actor())}
+
+
+@bp.post("/faq-proposals/<int:proposal_id>/accept")
+@jwt_required()
+@bp.output(FaqEnvelope)
+@bp.doc(summary="Accept a proposal: the question becomes one of the FAQ's "
+        "alternative_questions",
+        description="The FAQ index is rebuilt on its next use by every process, so the next "
+        "similar question is answered. 409 already_decided for a proposal accepted or "
+        "rejected before, 409 too_many_alternatives when the FAQ has 30. " + STAFF_ONLY,
+        responses=[401, 403, 404, 409], **AUTH)
+def accept_proposal(proposal_id: int):
+    return {"faq": faq_learning.accept(current_actor(), proposal_id).to_dict()}
+
+
+@bp.post("/faq-proposals/<int:proposal_id>/reject")
+@jwt_required()
+@bp.output({}, status_code=204)
+@bp.doc(summary="Reject a proposal",
+        description="409 already_decided for a proposal accepted or rejected before. "
+        + STAFF_ONLY, responses=[401, 403, 404, 409], **AUTH)
+def reject_proposal(proposal_id: int):
+    faq_learning.reject(current_actor(), proposal_id)
+    return ""
+
+
+@bp.post("/faqs/from-message")
+@jwt_required()
+@bp.input(FromMessageIn, arg_name="body")
+@bp.output(FaqEnvelope, status_code=201)
+@bp.doc(summary="File a customer's question: as a phrasing of an FAQ, or as a new FAQ",
+        description="{message_id, faq_id} adds the message's text to that FAQ's "
+        "alternative_questions (200); {message_id, answer} creates an FAQ with the message's "
+        "text as its question and this answer (201), say a staff member's reply to an "
+        "escalated question. The message must be a customer's, in one of the business's "
+        "conversations (404 otherwise; 422 faq_id_or_answer for both or neither, 422 "
+        "not_a_customer_message for a staff or bot "
+        "message, 422 question_too_long past 500 characters). " + STAFF_ONLY,
+        responses={200: {"description": "Added to an existing FAQ", "content": {
+                       "application/json": {"schema": {
+                           "$ref": "#/components/schemas/FaqEnvelope"}}}},
+                   400: "Invalid input", 401: "Authentication error", 403: "Forbidden",
+                   404: "Not found", 409: "Conflict", 422: "The message cannot be filed"},
+        **AUTH)
+def faq_from_message(body: dict):
+    faq, created = faq_learning.from_message(current_actor(), body["message_id"],
+                                             body.get("faq_id"), body.get("answer"))
+    return {"faq": faq.to_dict()}, 201 if created else 200
+
+
+@bp.get("/faq-gaps")
+@jwt_required()
+@bp.input(DaysQuery, location="query", arg_name="query")
+@bp.output(GapsOut)
+@bp.doc(summary="The FAQ-gap report: unanswered questions grouped by meaning",
+        description="Customer questions of the last ?days= days (default 30) that got no FAQ "
+        "answer, or whose answer the customer marked unhelpful, grouped by meaning, most "
+        "frequent first, each with examples, the nearest existing FAQ and when it was last "
+        "asked: which FAQ to write next. " + STAFF_ONLY,
+        responses=[400, 401, 403], **AUTH)
+def faq_gap_report(query: dict):
+    return {"gaps": faq_gaps.gaps(current_actor(), query["days"])}
+
+
+@bp.get("/automation-stats")
+@jwt_required()
+@bp.input(DaysQuery, location="query", arg_name="query")
+@bp.output(AutomationStatsOut)
+@bp.doc(summary="The FAQ bot's figures per day, and a threshold advisor",
+        description="Per day of the last ?days= days (default 30) in the business's time "
+        "zone, oldest first: customer messages, FAQ answers, helpful and not helpful, "
+        "suggestions shown and picked, escalations, conversations resolved without staff. "
+        "threshold_advisor estimates precision and recall at other thresholds from the "
+        "customers' verdicts. " + STAFF_ONLY,
+        responses=[400, 401, 403], **AUTH)
+def automation_stats_route(query: dict):
+    return automation_stats.stats(current_actor(), query["days"])

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from apiflask import Schema
 from apiflask.fields import Boolean, Float, Integer, List, Nested, String
+from apiflask.validators import Range
 from marshmallow import RAISE
 
 from actions import auto_responses, faqs
 from models.business import TRIGGERS
+from web.notification_schemas import AutomationDayOut
 from web.schemas import NOT_BLANK, Out, StrictBool
 
 
@@ -145,3 +147,77 @@ class AutoResponseEnvelope(Out):
 
 class AutoResponsesOut(Out):
     auto_responses = List(Nested(AutoResponseOut))
+
+
+# --- Suggestions, feedback and learning -------------------------------------------------------
+
+class ProposalOut(Out):
+    id = Integer()
+    faq_id = Integer()
+    question = String(metadata={"description": "The customer's question, proposed as another "
+                                "phrasing of the FAQ."})
+    source_message_id = Integer(allow_none=True, metadata={
+        "description": "The customer's message (null once it is deleted)."})
+    status = String(metadata={"enum": ["pending", "accepted", "rejected"]})
+    created_at = String()
+
+
+class ProposalsOut(Out):
+    proposals = List(Nested(ProposalOut), metadata={
+        "description": "Pending proposals, oldest first (at most 200)."})
+
+
+class FromMessageIn(Strict):
+    """Exactly one of faq_id and answer; both or neither answers 422 faq_id_or_answer."""
+
+    message_id = Integer(required=True, validate=Range(1, 2**53), metadata={
+        "description": "A customer's message in one of the business's conversations."})
+    faq_id = Integer(validate=Range(1, 2**53), metadata={
+        "description": "Add the message's text to this FAQ's alternative_questions."})
+    answer = _text(faqs.MAX_ANSWER, "A new FAQ with the message's text as its question and "
+                   "this answer (say, the staff member's reply).")
+
+
+class DaysQuery(Schema):
+    days = Integer(load_default=30, validate=Range(1, 366), metadata={
+        "description": "How many days back, today included (1 to 366; default 30)."})
+
+
+class GapOut(Out):
+    representative = String(metadata={"description": "The question nearest the group's "
+                                      "meaning."})
+    count = Integer(metadata={"description": "How many questions of the period it holds."})
+    examples = List(String(), metadata={"description": "Up to 5 distinct questions, newest "
+                                        "first."})
+    message_ids = List(Integer(), metadata={"description": "The examples' message ids."})
+    nearest_faq_id = Integer(allow_none=True)
+    nearest_faq_question = String(allow_none=True)
+    nearest_confidence = Float(allow_none=True)
+    last_seen_at = String()
+
+
+class GapsOut(Out):
+    gaps = List(Nested(GapOut), metadata={
+        "description": "Customer questions the bot did not answer (or answered wrongly, by "
+        "the customer's verdict), grouped by meaning, most frequent first (at most 50)."})
+
+
+class AdvisorPointOut(Out):
+    threshold = Float()
+    answered = Integer(metadata={"description": "Judged answers at or above the threshold."})
+    precision = Float(allow_none=True)
+    recall = Float(allow_none=True)
+
+
+class AdvisorOut(Out):
+    current_threshold = Float()
+    samples = Integer(metadata={"description": "Answers with the customer's verdict."})
+    thresholds = List(Nested(AdvisorPointOut))
+
+
+class AutomationStatsOut(Out):
+    days = List(Nested(AutomationDayOut), metadata={"description": "Oldest first, in the "
+                                                    "business's time zone."})
+    threshold_advisor = Nested(AdvisorOut, metadata={
+        "description": "Precision and recall estimated at other thresholds from the "
+        "customers' verdicts of the period."})

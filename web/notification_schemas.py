@@ -133,6 +133,25 @@ class ActivitySummaryOut(Out):
     open_conversations = Integer()
     waiting_conversations = Integer()
     oldest_waiting_since = String(allow_none=True)
+    automation_today = Nested("AutomationDayOut", metadata={
+        "description": "The FAQ bot's figures of the business's day so far (its time zone); "
+        "the same fields as a day of GET /api/chat/automation-stats."})
+
+
+class AutomationDayOut(Out):
+    date = String(metadata={"format": "date", "description": "In the business's time zone."})
+    customer_messages = Integer()
+    faq_answers = Integer(metadata={"description": "FAQ answers posted: direct answers and "
+                                    "picked suggestions."})
+    helpful = Integer(metadata={"description": "Answers marked helpful that day."})
+    not_helpful = Integer()
+    suggestions_shown = Integer(metadata={"description": "Customer questions that got "
+                                          "chat:faq-suggestions."})
+    suggestions_picked = Integer()
+    escalations = Integer(metadata={"description": "chat.escalated entries."})
+    resolved_without_staff = Integer(metadata={
+        "description": "Conversations in which the customer asked something, got an FAQ "
+        "answer, and no staff member wrote or was asked to, that day."})
 
 
 class ActivitySummaryEnvelope(Out):
