@@ -164,7 +164,8 @@ export function renderThread(list, client, room, { nameOf = () => "", onRetry, o
     if (message.pending && message.status !== "failed") meta.append(h("span", { class: "sending" }, " Sending…"));
     const body = h("div", { class: "bubble" });
     if (!own) {
-      const label = bot ? (BOT_LABEL[message.kind] || "Bot") : nameOf(message.sender_id, message);
+      const label = bot ? (BOT_LABEL[message.kind] || "Bot")
+        : nameOf(message.sender_id, message) || (message.sender_type === "staff" ? "Staff" : "");
       if (label) body.append(h("span", { class: bot ? "sender bot-label" : "sender" }, label));
     }
     body.append(h("p", { class: "text" }, message.content));

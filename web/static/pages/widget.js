@@ -74,8 +74,17 @@ $("#sign-out").addEventListener("click", async () => {
 
 // ---------------------------------------------------------------- the conversation
 
+const askedAbout = new Set();
+
 function nameOf(userId) {
   const who = room?.info?.participants?.find((p) => p.user_id === userId);
+  if (!who && userId && !askedAbout.has(userId)) {
+    // Someone new wrote (a staff member's first reply): the room's participants name them.
+    askedAbout.add(userId);
+    client.api("GET", `/api/chat/rooms/${room.id}`)
+      .then(({ room: info }) => { room.info = { ...room.info, participants: info.participants }; render(); })
+      .catch(() => {});
+  }
   return who ? who.name : "";
 }
 
