@@ -11,16 +11,27 @@ import pytest
 
 from tests.pages.conftest import Server
 from tests.processes import ROOT
-from tests.services import missing
+from tests.services import in_ci, missing
 
 CLIENT = ROOT / "clients" / "js"
 VENDORED = ROOT / "web" / "static" / "vendor" / "socket.io-client.esm.min.js"
+
+
+MIN_NODE = (20, 10)  # node --test, and WebSocket (behind --experimental-websocket before 22)
 
 
 def node() -> str:
     found = shutil.which("node")
     if found is None:
         missing("node", "the JavaScript client library's tests")
+    version = subprocess.run([found, "--version"], capture_output=True, text=True,
+                             timeout=30).stdout.strip().lstrip("v")
+    if tuple(int(part) for part in version.split(".")[:2]) < MIN_NODE:
+        reason = (f"node {version} is too old for the JavaScript client library's tests "
+                  f"(they need {MIN_NODE[0]}.{MIN_NODE[1]} or newer)")
+        if in_ci():
+            pytest.fail(reason + "; CI=true, so this fails instead of skipping")
+        pytest.skip(reason)
     return found
 
 
