@@ -57,8 +57,9 @@ def _page(template: str, **context: object) -> tuple[str, int, dict[str, str]]:
 @bp.get("/widget/<int:business_id>")
 @bp.doc(summary="The customer chat widget of a business (HTML page)",
         description="Accepts an access token in the URL fragment (#token=...); without one it "
-        "shows a sign-in and registration form. ?embed=1 is the mode /widget.js frames.",
-        responses=HTML_PAGE)
+        "shows a sign-in and registration form. ?embed=1 is the mode /widget.js frames. "
+        "The page itself says so when the business does not exist.",
+        responses={**HTML_PAGE, 404: "Not a business id (not an integer)"})
 def widget(business_id: int):
     embedded = request.args.get("embed") == "1"
     return _page("widget.html", business_id=business_id, embedded=embedded)
