@@ -309,6 +309,57 @@ def test_an_ended_session_asks_to_sign_in_again_and_keeps_the_draft(new_page, ap
     expect(customer.locator("#message")).to_have_value("A long message I am still writing")
 
 
+def test_a_failed_send_offers_a_retry_that_stores_the_message_once(new_page, api: Api):
+    customer = new_page(width=360, height=640)
+    refused = []
+
+    def route(ws) -> None:
+        # Between the page and the server: the first send is answered with a final error.
+        server = ws.connect_to_server()
+
+        def from_page(message) -> None:
+            match = re.match(r'42/realtime,(\d+)\["chat:send-message"', str(message))
+            if match and not refused:
+                refused.append(match.group(1))
+                ws.send(f'43/realtime,{match.group(1)}[{{"ok":false,"error":{{"code":'
+                        '"invalid_input","message":"Refused once by the test"}}]')
+                return
+            server.send(message)
+
+        ws.on_message(from_page)
+
+    customer.route_web_socket(re.compile(r"/socket\.io/"), route)
+    open_widget(customer, "Retrier")
+    write(customer, "Please try me again")
+    failed = customer.locator("#thread li.msg.failed", has_text="Please try me again")
+    expect(failed).to_contain_text("Refused once by the test")
+    failed.get_by_role("button", name="Retry").click()
+    sent = customer.locator("#thread li.msg.own", has_text="Please try me again")
+    expect(sent).to_have_count(1)
+    expect(sent).not_to_have_class(re.compile("pending"))
+    room_id, token = customer_room(customer)
+    assert stored_contents(api, token, room_id).count("Please try me again") == 1
+    assert len(refused) == 1
+
+
+def test_history_pages_upward(new_page, api: Api):
+    me = api.register("Long Story")
+    room = api.call("POST", "/api/chat/rooms/create", token=me["access_token"], expect=201,
+                    json={"business_id": BUSINESS_ID})["room"]
+    staff_token = login(api, STAFF)["access_token"]
+    for i in range(1, 61):
+        api.call("POST", f"/api/chat/rooms/{room['id']}/messages", token=staff_token,
+                 expect=201, json={"content": f"Note {i}"})
+    customer = new_page(width=360, height=640)
+    customer.goto(f"/widget/{BUSINESS_ID}#token={me['access_token']}")
+    expect(customer.locator("#thread li.msg")).to_have_count(50)
+    assert shown_seqs(customer) == list(range(11, 61))
+    customer.click("#load-older")
+    expect(customer.locator("#thread li.msg")).to_have_count(60)
+    assert shown_seqs(customer) == list(range(1, 61))
+    expect(customer.locator("#load-older")).to_be_hidden()
+
+
 def test_the_widget_and_dashboard_take_a_token_in_the_fragment_and_drop_it(new_page, api: Api):
     token = login(api, STAFF)["access_token"]
     staff = new_page()
