@@ -439,3 +439,51 @@ def test_the_demo_banner_and_the_landing_page_lead_to_both_pages(pages_server: S
     assert f'href="/widget/{BUSINESS_ID}"' in landing and 'href="/dashboard"' in landing
     embed = api.http.get(pages_server.url + "/widget.js", timeout=10)
     assert embed.headers["Content-Type"].startswith("text/javascript")
+
+
+def test_owner_settings_activity_and_a_staff_room_with_a_colleague(new_page, api: Api):
+    staff = new_page()
+    open_dashboard(staff)
+    owner = new_page()
+    open_dashboard(owner, OWNER)
+
+    # Settings: "test a question" shows the bot's answer with its confidence, and candidates.
+    owner.click("[data-view=settings]")
+    owner.fill("#match-text", "How do I book an appointment?")
+    owner.click("form:has(#match-text) button[type=submit]")
+    result = owner.locator("#match-result")
+    expect(result).to_contain_text(re.compile(r"The bot answers \(confidence 0\.\d\d\)"))
+    expect(result.locator("table tr")).not_to_have_count(1)
+    expect(owner.locator("#hours-mon")).to_have_value(re.compile(r"\d\d:\d\d-\d\d:\d\d"))
+
+    # Activity: conversations, events per type and the bot's share as a chart.
+    owner.click("[data-view=activity]")
+    expect(owner.locator("#view-activity")).to_contain_text("waiting for staff")
+    expect(owner.locator("#view-activity .chart")).to_be_visible()
+
+    # A staff room with a colleague: the colleague is listed online, and sees the room live.
+    owner.click("[data-view=conversations]")
+    owner.click("#new-staff-room")
+    colleague = owner.locator("#colleagues div", has_text="Sam Staff")
+    expect(colleague.locator(".dot")).to_have_class(re.compile("online"))
+    colleague.locator("input").check()
+    room_name = f"Rota {uuid.uuid4().hex[:4]}"
+    owner.fill("#staff-room-name", room_name)
+    owner.click("#staff-room-form button[type=submit]")
+    expect(owner.locator("#room-title")).to_have_text(room_name)
+    write(owner, "Can you cover Saturday?")
+    staff.click("[data-filter=staff]")
+    item = room_item(staff, room_name)
+    expect(item.locator(".badge.unread")).to_have_text("1")
+    item.locator("button").click()
+    expect(staff.locator("#thread")).to_contain_text("Can you cover Saturday?")
+
+
+def test_a_closed_business_shows_when_it_opens(new_page, api: Api):
+    today = time.gmtime().tm_wday
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(today + 2) % 7]
+    business, _token = api.business("Closed Today", business_hours={day: [["09:00", "17:00"]]})
+    customer = new_page(width=360, height=640)
+    customer.goto(f"/widget/{business['id']}")
+    expect(customer.locator("#business-name")).to_have_text("Closed Today")
+    expect(customer.locator("#business-status")).to_have_text(re.compile(r"^Closed · opens \w+"))
