@@ -150,6 +150,10 @@ def test_staff_see_the_customer_typing(new_page):
     # Typing stops by itself a few seconds after the last keystroke.
     expect(staff.locator("#typing")).to_have_text("", timeout=15000)
 
+    # And the other way: the customer sees the staff member typing.
+    staff.type("#message", "Let me check")
+    expect(customer.locator("#typing")).to_have_text("Sam Staff is typing…")
+
 
 def test_an_event_posted_to_the_api_shows_a_toast_as_text(new_page, api: Api):
     staff = new_page()
