@@ -133,6 +133,11 @@ def test_an_faq_question_gets_the_bots_answer_in_the_widget(new_page):
     answer = customer.locator("#thread li.msg.bot", has_text="book online")
     expect(answer).to_be_visible()
     expect(answer.locator(".sender")).to_have_text("Bot answer")
+    # "No" to "Did this help?" hands the conversation to a person.
+    answer.get_by_role("button", name="No, ask a person").click()
+    expect(answer.locator(".feedback")).to_have_text("Thanks for telling us.")
+    expect(room_item(staff, "Faq Asker").first).to_have_attribute("data-status",
+                                                                  "waiting_for_staff")
 
 
 def test_staff_see_the_customer_typing(new_page):

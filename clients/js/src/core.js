@@ -177,6 +177,12 @@ export class ChatClient extends Emitter {
     this.accessToken = null;
     this.refreshToken = null;
     this.user = null;
+    // Nothing of this user stays for the next one.
+    this.rooms.clear();
+    this.roomList = [];
+    this.notifications = [];
+    this.unreadNotifications = 0;
+    this.presence.clear();
     this.emit("session", this.session());
   }
 
@@ -626,6 +632,19 @@ export class ChatClient extends Emitter {
         if (pending.status === "queued" || pending.status === "sending") this._attemptSend(room, pending);
       }
     }
+  }
+
+  /** Customer: answer with one of the FAQs offered by `chat:faq-suggestions`. */
+  async pickSuggestion(roomId, messageId, faqId) {
+    const ack = await this.request("chat:pick-suggestion", { room_id: roomId, message_id: messageId, faq_id: faqId });
+    this._merge(this.room(roomId), [ack.message]);
+    this._changed(this.room(roomId));
+    return ack.message;
+  }
+
+  /** Customer: say whether a bot answer helped (once per answer; "no" calls staff in). */
+  async answerFeedback(roomId, messageId, helpful) {
+    return this.request("chat:answer-feedback", { room_id: roomId, message_id: messageId, helpful });
   }
 
   // ---------------------------------------------------------------- typing

@@ -116,6 +116,8 @@ export class ChatClient extends Emitter {
   send(roomId: number, content: string, options?: { attachmentIds?: number[]; clientMsgId?: string }): Promise<Message>;
   retry(roomId: number, clientMsgId: string): Promise<Message> | null;
   discard(roomId: number, clientMsgId: string): void;
+  pickSuggestion(roomId: number, messageId: number, faqId: number): Promise<Message>;
+  answerFeedback(roomId: number, messageId: number, helpful: boolean): Promise<{ ok: true; feedback?: unknown; escalated?: boolean }>;
   typing(roomId: number, isTyping?: boolean): void;
   typists(roomId: number): Typist[];
   markRead(roomId: number, upToSeq?: number): Promise<number>;

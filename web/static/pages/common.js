@@ -142,7 +142,7 @@ const BOT_LABEL = { faq: "Bot answer", welcome: "Automatic reply", offline: "Aut
  * Draw a room's timeline into `list` (an <ol>): own messages right, others left, bot answers
  * marked; ticks on own messages (sent, read), "Sending…" and "Retry" on pending ones.
  */
-export function renderThread(list, client, room, { nameOf = () => "", onRetry, onAttachment } = {}) {
+export function renderThread(list, client, room, { nameOf = () => "", onRetry, onAttachment, extra } = {}) {
   const me = client.user?.id;
   const items = [];
   let lastDay = null;
@@ -171,6 +171,8 @@ export function renderThread(list, client, room, { nameOf = () => "", onRetry, o
     body.append(h("p", { class: "text" }, message.content));
     for (const attachment of message.attachments || []) body.append(onAttachment ? onAttachment(attachment) : "");
     body.append(meta);
+    const more = extra?.(message);
+    if (more) body.append(more);
     if (message.status === "failed") {
       body.append(h("div", { class: "failed-row", role: "alert" },
         h("span", {}, `Not sent: ${message.error?.message || "error"}`),

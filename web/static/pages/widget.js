@@ -1,6 +1,6 @@
 // The customer chat widget: /widget/<business_id> (and, inside an iframe, /widget.js).
 import {
-  $, STATE_TEXT, attachmentView, bindComposer, currentUser, dateTimeOf, renderThread,
+  $, STATE_TEXT, attachmentView, bindComposer, currentUser, dateTimeOf, h, renderThread,
   signInForm, startSession, typingText,
 } from "./common.js";
 
@@ -94,6 +94,7 @@ function render() {
     nameOf,
     onRetry: (message) => client.retry(room.id, message.client_msg_id),
     onAttachment: (a) => attachmentView(client, a),
+    extra: feedbackRow,
   });
   $("#load-older").hidden = !room.hasOlder;
   $("#typing").textContent = typingText(client.typists(room.id));
@@ -136,6 +137,44 @@ $("#load-older").addEventListener("click", async () => {
   thread.scrollTop = thread.scrollHeight - before; // keep the reader's place
 });
 
+// ---------------------------------------------------------------- the bot: feedback, suggestions
+
+const feedback = new Map(); // message id -> "asked" | "thanks"
+
+function feedbackRow(message) {
+  if (message.sender_type !== "bot" || message.kind !== "faq") return null;
+  if (message.id !== room.messages.filter((m) => m.kind === "faq").at(-1)?.id) return null;
+  const state = feedback.get(message.id);
+  if (state === "thanks") return h("p", { class: "feedback" }, "Thanks for telling us.");
+  if (state === "asked") return null;
+  const answer = (helpful) => async () => {
+    feedback.set(message.id, "asked");
+    render();
+    try { await client.answerFeedback(room.id, message.id, helpful); } catch { /* given before */ }
+    feedback.set(message.id, "thanks");
+    render();
+  };
+  return h("div", { class: "feedback", role: "group", "aria-label": "Did this answer help?" },
+    h("span", {}, "Did this help? "),
+    h("button", { type: "button", class: "secondary", onclick: answer(true) }, "Yes"),
+    h("button", { type: "button", class: "secondary", onclick: answer(false) }, "No, ask a person"));
+}
+
+client.on("faq-suggestions", (event) => {
+  if (!room || event.room_id !== room.id || !event.suggestions?.length) return;
+  const box = $("#suggestions");
+  box.replaceChildren(h("span", {}, "Did you mean:"), ...event.suggestions.map((s) => h("button", {
+    type: "button", class: "secondary",
+    onclick: async () => {
+      box.hidden = true;
+      try { await client.pickSuggestion(room.id, event.message_id, s.faq_id); } catch (error) {
+        composerError.textContent = error.message;
+      }
+    },
+  }, s.question)));
+  box.hidden = false;
+});
+
 // ---------------------------------------------------------------- composing and sending
 
 textarea.value = sessionStorage.getItem(draftKey) || "";
@@ -146,6 +185,7 @@ function send() {
   let content = textarea.value.trim();
   if (!room || (!content && !attachment)) return;
   if (!content) content = attachment.filename;
+  $("#suggestions").hidden = true;
   const options = attachment ? { attachmentIds: [attachment.id] } : {};
   room._scrollToEnd = true;
   client.send(room.id, content, options).catch(() => {});
