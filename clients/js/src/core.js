@@ -459,9 +459,19 @@ export class ChatClient extends Emitter {
   }
 
   async _rejoinAll() {
-    for (const room of this.rooms.values()) {
+    const socket = this.socket;
+    for (const room of [...this.rooms.values()]) {
       if (!room.wanted) continue;
-      try { await this.joinRoom(room.id); } catch (error) { this.emit("error", error); }
+      for (let attempt = 0; attempt < 5 && socket === this.socket; attempt += 1) {
+        try {
+          await this.joinRoom(room.id);
+          break;
+        } catch (error) {
+          // Over the server's per-user event limit: wait as it says, then go on.
+          if (error.code !== "rate_limited") { this.emit("error", error); break; }
+          await new Promise((resolve) => { this.setTimeout(resolve, (error.retryAfter || 2) * 1000); });
+        }
+      }
     }
   }
 

@@ -290,3 +290,42 @@ test("a short-lived token is refreshed a third of its life before expiry, not in
   await clock.tick(2000);
   assert.equal(server.refreshCount, 1);
 });
+
+test("a rejoin refused as rate limited waits as told and tries again", async () => {
+  const { clock, server, client } = setup();
+  client.connect();
+  await flush();
+  await client.joinRoom(ROOM);
+  const handle = server.handle.bind(server);
+  let refusals = 1;
+  server.handle = (socket, event, payload, ack) => {
+    if (event === "chat:join-room" && refusals > 0) {
+      refusals -= 1;
+      ack({ ok: false, error: { code: "rate_limited", message: "slow down", retry_after: 3 } });
+      return;
+    }
+    handle(socket, event, payload, ack);
+  };
+  server.lastSocket.drop();
+  await clock.tick(1000); // reconnected; the first rejoin is refused
+  const joins = () => server.joinLog.length;
+  const before = joins();
+  await clock.tick(2000); // 3 s after the refusal have not passed
+  assert.equal(joins(), before);
+  await clock.tick(2000);
+  assert.equal(joins(), before + 1);
+  assert.equal(client.room(ROOM).joined, true);
+});
+
+test("logout forgets the user's rooms and notifications", async () => {
+  const { server, client } = setup();
+  client.connect();
+  await flush();
+  await client.joinRoom(ROOM);
+  server.lastSocket.fire("notification:new", { notification: { id: 3, read_at: null } });
+  await client.logout();
+  assert.equal(client.rooms.size, 0);
+  assert.equal(client.unreadNotifications, 0);
+  assert.equal(client.state, "disconnected");
+  assert.equal(client.accessToken, null);
+});

@@ -8,7 +8,10 @@ import {
 const client = startSession("bookingchat.dashboard");
 window.chatClient = client; // for the browser tests and the curious
 const draftKey = "bookingchat.dashboard.drafts";
-const MAX_WATCHED = 100; // rooms joined for live updates (the server allows 200 per socket)
+// Rooms joined for live updates: the most recent ones (every join counts against the server's
+// RATE_LIMIT_SOCKET_EVENTS); the list itself is refreshed by REST every ROOMS_REFRESH_MS.
+const MAX_WATCHED = 40;
+const ROOMS_REFRESH_MS = 30000;
 
 let me = null;
 let business = null;
@@ -437,6 +440,9 @@ async function enter() {
   await Promise.all([client.loadRooms(), loadColleagues(), client.loadNotifications()]);
   for (const room of client.listRooms().slice(0, MAX_WATCHED)) client.joinRoom(room.id).catch(() => {});
   client.connect();
+  if (!enter.refreshing) {
+    enter.refreshing = setInterval(() => { if (running) client.loadRooms().catch(() => {}); }, ROOMS_REFRESH_MS);
+  }
   renderRooms();
   renderNotifications();
 }
