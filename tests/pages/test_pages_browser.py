@@ -496,3 +496,10 @@ def test_a_closed_business_shows_when_it_opens(new_page, api: Api):
     customer.goto(f"/widget/{business['id']}")
     expect(customer.locator("#business-name")).to_have_text("Closed Today")
     expect(customer.locator("#business-status")).to_have_text(re.compile(r"^Closed · opens \w+"))
+
+
+def test_a_widget_for_no_business_says_so(new_page):
+    page = new_page(width=360, height=640)
+    page.goto("/widget/999999")
+    expect(page.locator("#business-status")).to_have_text("This business does not exist.")
+    expect(page.locator("form.auth")).to_have_count(0)

@@ -266,8 +266,11 @@ function showView(name) {
     $(`#view-${view}`).hidden = view !== name;
   }
   document.querySelectorAll("[data-view]").forEach((b) => b.setAttribute("aria-current", b.dataset.view === name ? "page" : "false"));
-  if (name === "settings") renderSettings();
-  if (name === "activity") renderActivity();
+  const failed = (view) => (error) => {
+    $(`#view-${view}`).replaceChildren(h("p", { class: "form-error", role: "alert" }, `Could not load this: ${error.message}`));
+  };
+  if (name === "settings") renderSettings().catch(failed("settings"));
+  if (name === "activity") renderActivity().catch(failed("activity"));
 }
 
 document.querySelectorAll("[data-view]").forEach((button) => button.addEventListener("click", () => showView(button.dataset.view)));
@@ -293,7 +296,7 @@ function faqSection(faqs) {
     } }), " active "),
     h("button", { type: "button", class: "link", onclick: async () => {
       if (!window.confirm(`Delete the FAQ “${faq.question}”?`)) return;
-      try { await client.api("DELETE", `/api/chat/faqs/${faq.id}`); renderSettings(); } catch (x) { error.textContent = x.message; }
+      try { await client.api("DELETE", `/api/chat/faqs/${faq.id}`); renderSettings().catch(() => {}); } catch (x) { error.textContent = x.message; }
     } }, "Delete"))));
   const form = h("form", {},
     h("div", { class: "field" }, h("label", { for: "faq-q" }, "Question"), h("input", { id: "faq-q", required: true })),
@@ -305,7 +308,7 @@ function faqSection(faqs) {
     try {
       await client.api("POST", "/api/chat/faqs", { question: $("#faq-q").value, answer: $("#faq-a").value,
         keywords: $("#faq-k").value.split(",").map((k) => k.trim()).filter(Boolean) });
-      renderSettings();
+      await renderSettings();
     } catch (x) { error.textContent = x.message; }
   });
   return h("section", { "aria-labelledby": "faq-h" }, h("h2", { id: "faq-h" }, "FAQs"), list, form);
@@ -451,4 +454,6 @@ async function enter() {
   me = await currentUser(client);
   if (!me || me.role === "customer") me = await signIn();
   await enter();
-})();
+})().catch((error) => {
+  $("#connection").textContent = `Something went wrong: ${error.message}. Reload the page to try again.`;
+});

@@ -242,8 +242,11 @@ window.addEventListener("message", (event) => {
 
 (async () => {
   await loadBusiness();
+  if (!business) return; // no such business: the header says so, there is no one to chat with
   setInterval(loadBusiness, 60000);
   const user = await currentUser(client);
   if (!user || user.role !== "customer") await signIn();
   await enterChat();
-})();
+})().catch((error) => {
+  $("#connection").textContent = `Something went wrong: ${error.message}. Reload the page to try again.`;
+});
