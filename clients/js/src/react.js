@@ -6,14 +6,16 @@
 //   const { notifications, unreadCount, markRead, markAllRead } = useNotifications(client);
 import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
 
-function useVersion(client, events, filter) {
+// Re-render on the client's events (those `filter` accepts); `key` renews the subscription
+// when what the filter looks at changes (a room id).
+function useVersion(client, events, filter, key) {
   const [version, setVersion] = useState(0);
   useEffect(() => {
     if (!client) return undefined;
     const bump = (...args) => { if (!filter || filter(...args)) setVersion((v) => v + 1); };
     const offs = events.map((event) => client.on(event, bump));
     return () => offs.forEach((off) => off());
-  }, [client, ...events]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [client, key, ...events]); // eslint-disable-line react-hooks/exhaustive-deps
   return version;
 }
 
@@ -38,7 +40,7 @@ export const useWebSocket = useConnection;
 
 /** One room: joined while mounted, messages in order with pending sends, typing, reads. */
 export function useChat(client, roomId) {
-  useVersion(client, ["room"], (room) => room?.id === roomId);
+  useVersion(client, ["room"], (room) => room?.id === roomId, roomId);
   const [error, setError] = useState(null);
   useEffect(() => {
     if (!client || roomId == null) return undefined;

@@ -86,3 +86,22 @@ test("useNotifications lists them with the unread count and calls onNew for live
   await TestRenderer.act(async () => { renderer.unmount(); });
   client.disconnect();
 });
+
+test("useChat follows a change of room: joins the new one, leaves the old, renders its events", { skip }, async () => {
+  const { server, client } = setup();
+  const seen = {};
+  function Chat({ roomId }) {
+    hooks.useConnection(client);
+    seen.chat = hooks.useChat(client, roomId);
+    return null;
+  }
+  const renderer = await render(React.createElement(Chat, { roomId: 5 }));
+  await TestRenderer.act(async () => { await flush(); });
+  await TestRenderer.act(async () => { renderer.update(React.createElement(Chat, { roomId: 6 })); await flush(); });
+  const emitted = server.lastSocket.emitted.map((e) => `${e.event}:${e.payload.room_id}`);
+  assert.ok(emitted.includes("chat:leave-room:5") && emitted.includes("chat:join-room:6"), emitted.join(" "));
+  await TestRenderer.act(async () => { server.post(6, { content: "in room six" }); await flush(); });
+  assert.deepEqual(seen.chat.messages.map((m) => m.content), ["in room six"]);
+  await TestRenderer.act(async () => { renderer.unmount(); });
+  client.disconnect();
+});
