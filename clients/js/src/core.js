@@ -215,7 +215,11 @@ export class ChatClient extends Emitter {
     if (this._refreshing) return this._refreshing;
     this._refreshing = (async () => {
       try {
-        if (!this.refreshToken) throw new ApiError(401, "unauthorized", "No refresh token");
+        if (!this.refreshToken) {
+          // A token handed over without its refresh token: when it lapses, the session ends.
+          this._expired(new ApiError(401, "unauthorized", "The session has expired."));
+          return false;
+        }
         const response = await this._fetch(`${this.baseUrl}/api/auth/refresh`, {
           method: "POST", headers: { Authorization: `Bearer ${this.refreshToken}` },
         });

@@ -329,3 +329,18 @@ test("logout forgets the user's rooms and notifications", async () => {
   assert.equal(client.state, "disconnected");
   assert.equal(client.accessToken, null);
 });
+
+test("a handed-over token without a refresh token ends the session when it is refused", async () => {
+  const { clock, server, client } = setup({ refreshToken: null });
+  client.refreshToken = null;
+  let expired = 0;
+  client.on("auth-expired", () => { expired += 1; });
+  server.autoAccept = false;
+  client.connect();
+  server.lastSocket.refuse("unauthorized");
+  await flush();
+  await clock.tick(60000);
+  assert.equal(expired, 1);
+  assert.equal(server.created.length, 1);
+  assert.equal(server.refreshCount, 0);
+});
