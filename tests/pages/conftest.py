@@ -8,11 +8,12 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import _create_pg_database, _drop_pg_database, free_port
 from tests.processes import BIN, Api, Process, start_process, stop_process, wait_for_url
 from tests.services import in_ci, missing
 
@@ -38,21 +39,21 @@ class Server:
     """The web process of the tests; it can be stopped and started again on the same port and
     database, which drops every socket the way a restart or a crash does."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, database_url: str | None = None) -> None:
         self.tmp = tmp
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ, "PORT": str(self.port), "HOST": "127.0.0.1",
             "INSTANCE_PATH": str(tmp / "instance"), "UPLOAD_DIR": str(tmp / "uploads"),
-            "DATABASE_URL": f"sqlite:///{tmp / 'pages.db'}", "ASYNC_MODE": "eventlet",
+            "DATABASE_URL": database_url or f"sqlite:///{tmp / 'pages.db'}",
+            "ASYNC_MODE": "eventlet",
             "MAX_UPLOAD_MB": str(MAX_UPLOAD_MB), "RATE_LIMIT_AUTH": "1000/minute",
             "RATE_LIMIT_MESSAGES": "1000/minute", "RATE_LIMIT_SOCKET_EVENTS": "2000/10 seconds",
             "RATE_LIMIT_REGISTER": "1000/minute", "RATE_LIMIT_AUTH_IP": "5000/minute",
             "PYTHONWARNINGS": "ignore::DeprecationWarning", "LOG_LEVEL": "WARNING",
         }
         self.env.pop("REDIS_URL", None)
-        self.env.pop("DATABASE_URL_TEST", None)
         self.process: Process | None = None
         self.starts = 0
 
@@ -68,14 +69,36 @@ class Server:
             stop_process(self.process)
 
 
+@contextmanager
+def page_database() -> Iterator[str | None]:
+    """A fresh database of the kind the suite runs on: PostgreSQL in bin/test's PostgreSQL
+    pass, else None (the server's own SQLite file)."""
+    if os.environ.get("TEST_DATABASE", "sqlite") != "postgres":
+        yield None
+        return
+    name, url = _create_pg_database()
+    try:
+        yield url
+    finally:
+        _drop_pg_database(name)
+
+
+@contextmanager
+def running_server(tmp: Path, **env: str) -> Iterator[Server]:
+    with page_database() as database_url:
+        server = Server(tmp, database_url)
+        server.env.update(env)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
 @pytest.fixture(scope="session")
 def pages_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(tmp_path_factory.mktemp("pages"))
-    server.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("pages")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.pages.conftest import Server
+from tests.pages.conftest import Server, running_server
 from tests.processes import ROOT
 from tests.services import in_ci, missing
 
@@ -50,13 +50,9 @@ def test_the_client_library_passes_its_node_tests():
 @pytest.fixture(scope="module")
 def short_token_server(tmp_path_factory: pytest.TempPathFactory):
     """A web process (embedded mode, demo seeded) whose access tokens live one minute."""
-    server = Server(tmp_path_factory.mktemp("js-live"))
-    server.env["JWT_ACCESS_TOKEN_MINUTES"] = "1"
-    server.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("js-live"),
+                        JWT_ACCESS_TOKEN_MINUTES="1") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_the_client_library_against_a_real_server(short_token_server: Server):
