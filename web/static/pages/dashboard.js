@@ -43,7 +43,9 @@ client.on("auth-expired", async () => {
   if (!running) return;
   running = false;
   // The drafts stay (sessionStorage and the composer) while the user signs in again.
+  const before = me?.id;
   me = await signIn("Your session has ended: sign in again");
+  if (me.id !== before) { window.location.reload(); return; } // someone else: start afresh
   await enter();
 });
 
