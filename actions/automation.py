@@ -168,6 +168,8 @@ def _write_batch(questions: list[_Question], views: dict[int, _BusinessView],
         return 0
     bot = BotReplies(list(rooms_by_id.values()), now)
     bot.load_existing(_candidate_keys(questions, views))
+    # Held here: the session's identity map keeps objects only while something refers to them.
+    customers = _load_customers_who_may_escalate(questions, rooms_by_id)  # noqa: F841
     for q in questions:
         message = still_pending.get(q.id)
         if message is None:
@@ -181,6 +183,20 @@ def _write_batch(questions: list[_Question], views: dict[int, _BusinessView],
     bot.flush()
     tx.commit()
     return len(still_pending)
+
+
+def _load_customers_who_may_escalate(questions: list[_Question],
+                                     rooms_by_id: dict[int, Room]) -> list[User]:
+    """One query for the customers an escalation of this batch names, so that escalate()
+    finds them in the session instead of asking the database once per escalation."""
+    customer_ids = sorted({
+        room.customer_id for q in questions
+        if q.asked and q.match is None
+        and (room := rooms_by_id.get(q.room_id)) is not None and room.customer_id
+        and room.status != "waiting_for_staff"})
+    if not customer_ids:
+        return []
+    return list(db.session.scalars(select(User).where(User.id.in_(customer_ids))))
 
 
 def _candidate_keys(questions: list[_Question], views: dict[int, _BusinessView]) -> set[str]:

@@ -256,3 +256,40 @@ def test_not_helpful_escalates_at_once_and_shows_staff_the_question(app, client)
     assert "notification:new" in names and "chat:room-updated" in names
     staff_sock.disconnect(NS)
     sock.disconnect(NS)
+
+
+def test_a_batch_of_escalations_reads_the_customers_once(app, client, monkeypatch):
+    """The batch pipeline's write step asks for the escalating customers in one query, not
+    one per escalated message (the worker's throughput depends on it)."""
+    from sqlalchemy import event
+
+    from actions import automation
+    from workers import task_names
+
+    business, owner = factories.business(client, "Busy Studio", hours=factories.ALWAYS_OPEN)
+    for name in (task_names.PROCESS_CUSTOMER_MESSAGES, task_names.PROCESS_CUSTOMER_MESSAGE):
+        monkeypatch.setattr(app.extensions["celery"].tasks[name], "apply_async",
+                            lambda *_a, **_kw: None)  # left pending: run as one batch below
+    ids, rooms = [], []
+    for _ in range(4):
+        customer = factories.register(client)
+        room_id = _room(client, business, customer)
+        response = client.post(f"/api/chat/rooms/{room_id}/messages",
+                               json={"content": UNKNOWN}, headers=customer.headers)
+        ids.append(response.get_json()["message"]["id"])
+        rooms.append(room_id)
+    statements: list[str] = []
+    with app.app_context():
+        def record(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            assert automation.process_customer_messages(ids) == 4
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert {db.session.get(Room, r).status for r in rooms} == {"waiting_for_staff"}
+    one_by_one = [s for s in statements if "FROM users" in s and "users.id = " in s]
+    together = [s for s in statements
+                if "FROM users" in s and "users.id IN" in s and "users.email" in s]
+    assert one_by_one == [] and len(together) == 1
