@@ -142,12 +142,19 @@ class RoomsOut(Out):
     rooms = List(Nested(RoomOut))
 
 
+MESSAGE_DOC = ("{id, room_id, seq, sender_id, sender_type, kind, content, attachments, "
+               "client_msg_id, created_at}; an FAQ answer (kind faq) also carries faq_id, "
+               "confidence (0 to 1), reply_to_id (the customer message it answers), picked "
+               "(true when the customer picked it from chat:faq-suggestions) and feedback "
+               "(null, helpful or not_helpful: the customer's chat:answer-feedback).")
+
+
 class MessageEnvelope(Out):
-    message = Dict()
+    message = Dict(metadata={"description": MESSAGE_DOC})
 
 
 class MessagesOut(Out):
-    messages = List(Dict())
+    messages = List(Dict(), metadata={"description": "Messages, each " + MESSAGE_DOC})
     has_more = Boolean()
 
 
