@@ -24,8 +24,11 @@ def _customer_room(actor: Actor, room_id: int) -> Room:
     room = rooms.visible_room(actor, room_id)
     if room.type != "customer" or room.customer_id != actor.id:
         raise Forbidden("Only the customer of this conversation can do this.")
-    return db.session.scalars(select(Room).where(Room.id == room.id).with_for_update()
+    room = db.session.scalars(select(Room).where(Room.id == room.id).with_for_update()
                               .execution_options(populate_existing=True)).one()
+    if room.status == "closed":
+        raise Conflict("This conversation is closed.", code="room_closed")
+    return room
 
 
 def _message_in(room: Room, message_id: int) -> Message:

@@ -293,3 +293,20 @@ def test_a_batch_of_escalations_reads_the_customers_once(app, client, monkeypatc
     together = [s for s in statements
                 if "FROM users" in s and "users.id IN" in s and "users.email" in s]
     assert one_by_one == [] and len(together) == 1
+
+
+def test_pick_and_feedback_in_a_closed_conversation_are_refused(app, studio):
+    question, event = _suggested(studio)
+    room_id, sock = studio[3], studio[4]
+    with app.app_context():
+        db.session.get(Room, room_id).status = "closed"
+        db.session.commit()
+    before = _state(app, room_id)
+    ack = sock.emit("chat:pick-suggestion", {"room_id": room_id, "message_id": question["id"],
+                                             "faq_id": event["suggestions"][0]["faq_id"]},
+                    namespace=NS, callback=True)
+    assert ack["error"]["code"] == "room_closed"
+    ack = sock.emit("chat:answer-feedback", {"room_id": room_id, "message_id": question["id"],
+                                             "helpful": True}, namespace=NS, callback=True)
+    assert ack["error"]["code"] == "room_closed"
+    assert _state(app, room_id) == before
