@@ -29,7 +29,9 @@ broker_transport_options = {
     "socket_keepalive": True,
 }
 broker_connection_retry_on_startup = True
-worker_send_task_events = True
+# Task events (received, started, succeeded: three Redis publishes per task) only while
+# Flower runs: it turns them on in the workers itself (its --enable_events, on by default).
+worker_send_task_events = False
 # No "task-sent" event per publish: it doubled the broker traffic of every send. Flower
 # still shows every task from the workers' received/started/succeeded events.
 task_send_sent_event = False

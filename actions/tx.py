@@ -15,6 +15,20 @@ log = logging.getLogger(__name__)
 _KEY = "after_commit"
 
 
+READ_SNAPSHOT = "read_snapshot"  # execution option the SQLite "begin" hook looks for
+
+
+def reading() -> None:
+    """Begin the session's next transaction as a read of a snapshot.
+
+    On SQLite it takes no write lock (in WAL mode a reader sees a snapshot and blocks
+    nobody), so a step that reads, then computes or waits on Redis, holds up no writer;
+    it must write nothing. Elsewhere it is an ordinary transaction. Does nothing when a
+    transaction is already open.
+    """
+    db.session.connection(execution_options={READ_SNAPSHOT: True})
+
+
 def after_commit(callback: Callable[[], None]) -> None:
     db.session.info.setdefault(_KEY, []).append(callback)
 

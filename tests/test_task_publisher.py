@@ -87,3 +87,16 @@ def test_a_forked_process_gets_its_own_publisher(monkeypatch: pytest.MonkeyPatch
     assert task_publisher.for_app(12345, lambda messages: None) is first
     monkeypatch.setattr(task_publisher.os, "getpid", lambda: first.pid + 1)
     assert task_publisher.for_app(12345, lambda messages: None) is not first
+
+
+def test_under_load_jobs_wait_for_the_linger_and_share_a_task(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(task_publisher, "LINGER", 0.5)
+    batches: list[list] = []
+    publisher = TaskPublisher(batches.append)
+    publisher.submit(Job("auto", (1,), batched=True))
+    _wait(lambda: len(batches) == 1)  # idle: out at once, alone
+    for item in range(2, 7):
+        publisher.submit(Job("auto", (item,), batched=True))
+    _wait(lambda: len(batches) == 2)
+    assert batches == [[("auto", ([1],))], [("auto", ([2, 3, 4, 5, 6],))]]

@@ -10,7 +10,7 @@ from apiflask import APIFlask
 from flask import request
 from sqlalchemy import event
 
-from actions import events, presence, rate_limits
+from actions import events, presence, rate_limits, tx
 from actions.errors import TooLarge
 from web import socket_queue
 from web.config import Settings
@@ -49,6 +49,10 @@ def _configure_sqlite(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
+        if conn.get_execution_options().get(tx.READ_SNAPSHOT):
+            # A read (tx.reading): a deferred BEGIN takes no lock in WAL mode.
+            conn.connection.dbapi_connection.execute("BEGIN")
+            return
         if not writer.acquire(timeout=30):
             raise TimeoutError("timed out waiting for the SQLite write lock")
         conn.info["holds_writer"] = True
@@ -88,7 +92,7 @@ def _begin_immediate(dbapi_connection, timeout: float = 30.0) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
         time.sleep(delay)  # eventlet's patched sleep: other green threads run meanwhile
-        delay = min(delay * 2, 0.05)
+        delay = min(delay * 2, 0.01)
 
 
 SOCKETIO_PATH = "/socket.io"  # Flask-SocketIO's default, which the clients use
