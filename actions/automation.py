@@ -101,6 +101,7 @@ def process_customer_messages(message_ids: list[int], now: datetime | None = Non
 
 def _read_batch(message_ids: list[int], now: datetime
                 ) -> tuple[list[_Question], dict[int, _BusinessView]]:
+    tx.reading()  # SQLite: no write lock while this reads and asks Redis about presence
     rows = db.session.execute(
         select(Message.id, Message.room_id, Message.content, Room.business_id)
         .join(Room, Room.id == Message.room_id)
