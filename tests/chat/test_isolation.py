@@ -60,6 +60,8 @@ BODIES = {
 PUBLIC = {
     ("businesses.get_business", "GET"): "CONTRACT: GET /api/businesses/<id> is a public "
     "profile, readable by anyone with or without a token",
+    ("pages.widget", "GET"): "CONTRACT (Pages): /widget/<business_id> is the customer widget, "
+    "the same static page for any id; it reads only the public profile above",
 }
 
 # Endpoint prefix -> why a customer is answered 403 rather than 404. Managing FAQs and
