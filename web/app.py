@@ -92,7 +92,7 @@ def _begin_immediate(dbapi_connection, timeout: float = 30.0) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
         time.sleep(delay)  # eventlet's patched sleep: other green threads run meanwhile
-        delay = min(delay * 2, 0.01)
+        delay = min(delay * 2, 0.05)
 
 
 SOCKETIO_PATH = "/socket.io"  # Flask-SocketIO's default, which the clients use
