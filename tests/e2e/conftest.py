@@ -75,6 +75,21 @@ def stack_env(database_url: str, redis_url: str, instance: Path, port: int) -> d
     return env
 
 
+def start_web(env: dict[str, str], instance: Path, name: str = "web") -> Process:
+    """``python -m web.serve`` with ``env`` (not waited for: see wait_for_url)."""
+    return start_process(name, [str(BIN / "python"), "-m", "web.serve"], env, instance)
+
+
+def start_worker(env: dict[str, str], instance: Path, name: str = "worker") -> Process:
+    """One solo Celery worker on every queue, under a node name of its own."""
+    return start_process(
+        name,
+        [str(BIN / "celery"), "-A", "workers.entry", "worker", "-Q", ALL_QUEUES,
+         "--pool=solo", "-c", "1", "--loglevel=WARNING", "--without-gossip",
+         "--without-mingle", "-n", f"{name}-{uuid.uuid4().hex[:8]}@%h"],
+        env, instance)
+
+
 @pytest.fixture(scope="module")
 def stack_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database of the kind the session tests run on."""
@@ -102,14 +117,8 @@ def live_stack(stack_database: str, redis_server: str,
 
     stack = LiveStack(base_url=f"http://127.0.0.1:{port}", env=env)
     try:
-        stack.processes.append(start_process(
-            "web", [str(BIN / "python"), "-m", "web.serve"], env, instance))
-        stack.processes.append(start_process(
-            "worker",
-            [str(BIN / "celery"), "-A", "workers.entry", "worker",
-             "-Q", ALL_QUEUES, "--pool=solo", "-c", "1", "--loglevel=WARNING",
-             "--without-gossip", "--without-mingle", "-n", f"e2e-{uuid.uuid4().hex[:8]}@%h"],
-            env, instance))
+        stack.processes.append(start_web(env, instance))
+        stack.processes.append(start_worker(env, instance))
         wait_for_url(f"{stack.base_url}/healthz", stack.processes)
         yield stack
     finally:

@@ -16,15 +16,21 @@ import pytest
 import redis
 import socketio
 
-from celeryconfig import ALL_QUEUES
 from tests.conftest import free_port
-from tests.e2e.conftest import NAMESPACE, EventRecorder, LiveStack, connect_socket, stack_env
+from tests.e2e.conftest import (
+    NAMESPACE,
+    EventRecorder,
+    LiveStack,
+    connect_socket,
+    stack_env,
+    start_web,
+    start_worker,
+)
 from tests.factories import ALWAYS_OPEN
 from tests.processes import (
     BIN,
     Api,
     run_command,
-    start_process,
     stop_process,
     wait_for_url,
 )
@@ -58,14 +64,8 @@ def broker_stack(stack_database: str, redis_server: str,
     run_command([str(BIN / "flask"), "--app", "web.app", "db", "upgrade"], env)
     stack = LiveStack(base_url=f"http://127.0.0.1:{port}", env=env)
     try:
-        stack.processes.append(start_process(
-            "web", [str(BIN / "python"), "-m", "web.serve"], env, instance))
-        stack.processes.append(start_process(
-            "worker",
-            [str(BIN / "celery"), "-A", "workers.entry", "worker", "-Q", ALL_QUEUES,
-             "--pool=solo", "--loglevel=WARNING", "--without-gossip", "--without-mingle",
-             "-n", f"broker-{uuid.uuid4().hex[:8]}@%h"],
-            env, instance))
+        stack.processes.append(start_web(env, instance))
+        stack.processes.append(start_worker(env, instance))
         wait_for_url(f"{stack.base_url}/healthz", stack.processes)
         yield BrokerStack(stack, proxy, Api(stack.base_url))
     finally:

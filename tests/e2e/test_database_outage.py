@@ -12,11 +12,17 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from celeryconfig import ALL_QUEUES
 from tests.conftest import PG_SERVER, _create_pg_database, _drop_pg_database, free_port
-from tests.e2e.conftest import NAMESPACE, LiveStack, connect_socket, stack_env
+from tests.e2e.conftest import (
+    NAMESPACE,
+    LiveStack,
+    connect_socket,
+    stack_env,
+    start_web,
+    start_worker,
+)
 from tests.factories import ALWAYS_OPEN
-from tests.processes import BIN, Api, run_command, start_process, stop_process, wait_for_url
+from tests.processes import BIN, Api, run_command, stop_process, wait_for_url
 from tests.realtime.conftest import wait_until
 from tests.tcp_proxy import TcpProxy
 
@@ -41,14 +47,8 @@ def pg_stack(redis_server: str, tmp_path_factory: pytest.TempPathFactory
     stack = LiveStack(base_url=f"http://127.0.0.1:{port}", env=env)
     try:
         run_command([str(BIN / "flask"), "--app", "web.app", "db", "upgrade"], env)
-        stack.processes.append(start_process(
-            "web", [str(BIN / "python"), "-m", "web.serve"], env, instance))
-        stack.processes.append(start_process(
-            "worker",
-            [str(BIN / "celery"), "-A", "workers.entry", "worker", "-Q", ALL_QUEUES,
-             "--pool=solo", "--loglevel=WARNING", "--without-gossip", "--without-mingle",
-             "-n", f"db-outage-{uuid.uuid4().hex[:8]}@%h"],
-            env, instance))
+        stack.processes.append(start_web(env, instance))
+        stack.processes.append(start_worker(env, instance))
         wait_for_url(f"{stack.base_url}/healthz", stack.processes)
         yield stack, proxy
     finally:

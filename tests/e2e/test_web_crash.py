@@ -13,8 +13,8 @@ import redis
 import socketio
 
 from tests.conftest import free_port
-from tests.e2e.conftest import NAMESPACE, LiveStack, connect_socket, stack_env
-from tests.processes import BIN, Api, run_command, start_process, stop_process, wait_for_url
+from tests.e2e.conftest import NAMESPACE, LiveStack, connect_socket, stack_env, start_web
+from tests.processes import BIN, Api, run_command, stop_process, wait_for_url
 
 REDIS_DB = 6
 BURST = 60
@@ -31,8 +31,7 @@ def web_stack(stack_database: str, redis_server: str,
     run_command([str(BIN / "flask"), "--app", "web.app", "db", "upgrade"], env)
     stack = LiveStack(base_url=f"http://127.0.0.1:{port}", env=env)
     try:
-        stack.processes.append(start_process(
-            "web", [str(BIN / "python"), "-m", "web.serve"], env, instance))
+        stack.processes.append(start_web(env, instance))
         wait_for_url(f"{stack.base_url}/healthz", stack.processes)
         yield stack, instance
     finally:
@@ -81,8 +80,7 @@ def test_a_killed_web_process_loses_no_acked_message(web_stack: tuple[LiveStack,
     assert 0 < len(acked) < BURST
 
     stack.processes.remove(web)
-    stack.processes.append(start_process(
-        "web", [str(BIN / "python"), "-m", "web.serve"], stack.env, instance))
+    stack.processes.append(start_web(stack.env, instance))
     wait_for_url(f"{stack.base_url}/healthz", stack.processes)
 
     # The client comes back: rejoin after the last seq it saw, then retry what was not acked.
