@@ -18,10 +18,10 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
-from actions import tx
 from actions.actors import Actor
 from actions.errors import DomainError, InvalidInput, NotFound, TooLarge, Unprocessable
-from actions.storage import get_storage, new_key
+from infra import tx
+from infra.storage import get_storage, new_key
 from models import db
 from models.chat import Attachment
 

@@ -17,11 +17,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from actions import jobs, tx
 from actions.actors import Actor, require_staff
 from actions.errors import Conflict, InvalidInput, TooLarge
 from actions.notification_rules import check_type
-from actions.pagination import clamp_limit, newest_first
+from infra import jobs, tx
+from infra.pagination import clamp_limit, newest_first
 from infra.pending_work import PendingWork
 from models import AuditLog, db
 from models.base import utcnow

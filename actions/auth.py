@@ -9,9 +9,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from actions import rate_limits, tx
-from actions.blocking import run_blocking
 from actions.errors import Conflict, Unauthorized
+from infra import rate_limits, tx
+from infra.blocking import run_blocking
 from models import RevokedToken, User, db
 from models.user import AuthSession
 

@@ -10,10 +10,10 @@ import re
 
 from sqlalchemy import select, update
 
-from actions import tx
 from actions.actors import Actor, require_staff
 from actions.errors import InvalidInput, NotFound, Unprocessable
 from actions.faqs import clean_text
+from infra import tx
 from models import AutoResponse, Business, db
 from models.business import TRIGGERS
 

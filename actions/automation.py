@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from actions import businesses, faq_index, presence, rooms, tx
+from actions import businesses, rooms
 from actions.bot_replies import BotReplies
+from infra import faq_index, presence, tx
 from infra.pending_work import PendingWork
 from logic import business_hours as bh
 from logic import faq_semantic

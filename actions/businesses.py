@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from actions import auth, tx
+from actions import auth
 from actions.actors import Actor, require_owner_of
 from actions.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from actions.seed import seed_business_content
+from infra import tx
 from logic import business_hours as bh
 from models import Business, User, db
 from models.base import iso

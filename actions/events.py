@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from actions.tx import after_commit, run_committed
+from infra.tx import after_commit, run_committed
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/realtime"

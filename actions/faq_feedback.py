@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from actions import rooms, tx
+from actions import rooms
 from actions.actors import Actor
 from actions.bot_replies import BotReplies
 from actions.errors import Conflict, Forbidden, NotFound, Unprocessable
+from infra import tx
 from models import AutoResponse, Faq, FaqProposal, Message, Room, db
 from models.base import utcnow
 

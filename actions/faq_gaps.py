@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlalchemy import select
 
-from actions import faq_index
 from actions.actors import Actor, require_staff
-from actions.blocking import run_blocking
 from actions.errors import NotFound
+from infra import faq_index
+from infra.blocking import run_blocking
 from logic import faq_semantic
 from models import Business, Message, Room, db
 from models.base import as_utc, iso, utcnow

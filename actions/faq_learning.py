@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from actions import faqs, tx
+from actions import faqs
 from actions.actors import Actor, require_staff
 from actions.errors import Conflict, NotFound, Unprocessable
+from infra import tx
 from models import Faq, FaqProposal, Message, Room, db
 from models.base import utcnow
 

@@ -1,16 +1,16 @@
 """FAQs of a business: managed by its staff, and scored against a text on request.
 
 Every change bumps ``Business.faq_version`` in the same transaction, so each process's
-cached index (actions/faq_index.py) is rebuilt the next time it is used.
+cached index (infra/faq_index.py) is rebuilt the next time it is used.
 """
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from actions import faq_index, tx
 from actions.actors import Actor, require_staff
-from actions.blocking import run_blocking
 from actions.errors import Conflict, InvalidInput, NotFound
+from infra import faq_index, tx
+from infra.blocking import run_blocking
 from logic.faq_matcher import Candidate, FaqIndex, answer, is_small_talk
 from models import Business, Faq, db
 

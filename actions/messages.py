@@ -8,9 +8,10 @@ from flask import current_app
 from sqlalchemy import Integer, String, bindparam, column, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from actions import events, jobs, message_writer, rate_limits, rooms, tx
+from actions import events, rooms
 from actions.actors import Actor
 from actions.errors import Conflict, InvalidInput, RateLimited
+from infra import jobs, message_writer, rate_limits, tx
 from models import Message, Participant, Room, db
 from models.base import TZDateTime, iso, utcnow
 from models.chat import message_dict

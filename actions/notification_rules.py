@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass, replace
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from actions import tx
 from actions.actors import Actor, require_staff
 from actions.errors import Forbidden, InvalidInput, NotFound
+from infra import tx
 from models import NotificationRule, db
 from models.activity import AUDIENCES, SEVERITIES
 from models.base import utcnow

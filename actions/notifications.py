@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
-from actions import events, tx
+from actions import events
 from actions.actors import Actor, require_staff
 from actions.errors import InvalidInput, NotFound
 from actions.notification_rules import (
@@ -25,7 +25,8 @@ from actions.notification_rules import (
     effective_rule,
     render_for,
 )
-from actions.pagination import clamp_limit, newest_first
+from infra import tx
+from infra.pagination import clamp_limit, newest_first
 from models import AuditLog, Notification, NotificationRead, User, db
 from models.activity import AUDIENCES, SEVERITIES
 from models.base import as_utc, iso, utcnow

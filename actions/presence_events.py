@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from actions import events, tx
+from actions import events
 from actions.actors import Actor
+from infra import tx
 from models import Room, User, db
 from models.base import iso
 

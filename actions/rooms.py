@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from actions import events, tx
+from actions import events
 from actions.actors import Actor, require_staff
 from actions.errors import Forbidden, NotFound, Unprocessable
+from infra import tx
 from models import Business, Message, Participant, Room, User, db
 from models.base import iso, utcnow
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from actions import presence
 from actions.actors import Actor
 from actions.errors import NotFound
+from infra import presence
 from models import User, db
 
 

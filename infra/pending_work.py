@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, update
 
-from actions import jobs, tx
+from infra import jobs, tx
 from models import db
 from models.base import as_utc, utcnow
 

@@ -104,7 +104,7 @@ def _clean_tables(request) -> Iterator[None]:
         yield
         return
     application = request.getfixturevalue("app")
-    from actions import presence
+    from infra import presence
     from models import db
 
     with application.app_context():
@@ -116,7 +116,7 @@ def _clean_tables(request) -> Iterator[None]:
                 db.session.execute(db.text(f"DELETE FROM {name}"))
         db.session.commit()
     presence.configure(None)
-    from actions import faq_index, rate_limits
+    from infra import faq_index, rate_limits
 
     rate_limits.reset()
     # Ids restart with the emptied tables, so a cached index could belong to an earlier test.

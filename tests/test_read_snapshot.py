@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 
 
 def _write_in_another_thread(app) -> threading.Thread:
-    from actions import tx
+    from infra import tx
     from models import Business, db
 
     def write() -> None:
@@ -24,7 +24,7 @@ def _write_in_another_thread(app) -> threading.Thread:
 
 
 def test_a_writer_is_not_held_up_by_an_open_read_snapshot(app) -> None:
-    from actions import tx
+    from infra import tx
     from models import Business, db
 
     with app.app_context():
@@ -47,7 +47,7 @@ def test_an_ordinary_transaction_still_holds_writers_back_on_sqlite(app, is_post
 
     if is_postgres:
         pytest.skip("PostgreSQL has no single write lock")
-    from actions import tx
+    from infra import tx
     from models import Business, db
 
     with app.app_context():

@@ -5,7 +5,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from actions import events, presence
+from actions import events
+from infra import presence
 from tests.factories import Account, business, register, staff
 from tests.test_auth import BAD_TOKEN_KINDS, bad_access_token, bearer
 from web.extensions import socketio

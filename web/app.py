@@ -10,8 +10,9 @@ from apiflask import APIFlask
 from flask import request
 from sqlalchemy import event
 
-from actions import events, presence, rate_limits, tx
+from actions import events
 from actions.errors import TooLarge
+from infra import presence, rate_limits, tx
 from web import socket_queue
 from web.config import Settings
 from web.errors import register_error_handlers

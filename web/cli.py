@@ -10,8 +10,9 @@ from flask import Flask
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
 
-from actions import demo, provisioning, tx
+from actions import demo, provisioning
 from actions.errors import DomainError
+from infra import tx
 
 
 def register_commands(app: Flask) -> None:

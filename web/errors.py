@@ -13,8 +13,8 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from actions import tx
 from actions.errors import DomainError, InvalidInput, outage
+from infra import tx
 from web.schemas import INT64_MAX, bounded_int
 
 log = logging.getLogger(__name__)

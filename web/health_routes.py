@@ -6,8 +6,8 @@ from flask import current_app
 from flask_jwt_extended import jwt_required
 from sqlalchemy import text
 
-from actions import presence
 from actions.actors import require_owner_of, require_staff
+from infra import presence
 from models import db
 from web.schemas import ConnectionsOut, HealthOut
 from web.tokens import current_actor

@@ -7,9 +7,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from actions import presence, presence_events
+from actions import presence_events
 from actions.actors import Actor
 from actions.events import NAMESPACE
+from infra import presence
 from web.extensions import socketio
 
 log = logging.getLogger(__name__)

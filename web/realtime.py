@@ -11,10 +11,11 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 from marshmallow import Schema, ValidationError
 
-from actions import events, rate_limits, tx
+from actions import events
 from actions.actors import Actor
 from actions.errors import DomainError, InvalidInput, Unauthorized, outage
 from actions.events import NAMESPACE
+from infra import rate_limits, tx
 from web import presence_hooks
 from web.extensions import socketio
 from web.schemas import refuse_nul

@@ -9,8 +9,7 @@ from celery.exceptions import Ignore, Retry
 from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from actions import jobs, tx
-from infra import pending_work
+from infra import jobs, pending_work, tx
 from infra.pending_work import PendingWork
 from workers.task_names import FORMER_NAMES
 

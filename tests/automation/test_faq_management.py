@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from actions import faq_index
+from infra import faq_index
 from models import Business, Faq, db
 from tests import factories
 from tests.helpers import assert_error

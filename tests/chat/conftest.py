@@ -39,7 +39,7 @@ class Shop:
 
 def silence_bots(app, business_id: int) -> None:
     """Deactivate the business's auto-responses and FAQs, so no bot message takes a seq."""
-    from actions import faq_index
+    from infra import faq_index
     from models import AutoResponse, Business, Faq, db
 
     with app.app_context():

@@ -5,8 +5,8 @@ import threading
 
 from sqlalchemy.exc import OperationalError
 
-from actions import message_writer
-from actions.message_writer import MessageWriter, PendingSend, StoredSend
+from infra import message_writer
+from infra.message_writer import MessageWriter, PendingSend, StoredSend
 from models.base import utcnow
 from tests import factories
 from tests.chat.conftest import (

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from actions.presence import RedisPresence, Socket
+from infra.presence import RedisPresence, Socket
 from tests import factories
 from tests.chat.conftest import (
     NS,

@@ -58,7 +58,8 @@ def test_python_function_records_and_dedupes(app, shop):
 
 
 def test_python_function_joins_callers_transaction(app, shop):
-    from actions import audit, tx
+    from actions import audit
+    from infra import tx
     from models import AuditLog, db
 
     with app.app_context():

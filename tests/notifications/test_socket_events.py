@@ -89,7 +89,8 @@ def test_customer_socket_hears_nothing(client, shop, connect):
 
 
 def test_notify_publishes_after_commit_only(app, shop, connect):
-    from actions import notifications, tx
+    from actions import notifications
+    from infra import tx
 
     sock = connect(shop.staff)
     with app.app_context():

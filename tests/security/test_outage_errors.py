@@ -13,7 +13,7 @@ from tests.conftest import free_port
 @pytest.fixture
 def redis_away(app) -> Iterator[None]:
     """Rate limits (touched by every send and login) pointed at a closed port."""
-    from actions import rate_limits
+    from infra import rate_limits
 
     rate_limits.configure(f"redis://127.0.0.1:{free_port()}/0")
     try:
@@ -27,7 +27,7 @@ def test_a_socket_send_with_redis_away_is_refused_as_unavailable_and_saves_nothi
     room = open_room(client, customer, shop.id)
     sock = connect(customer)
     join(sock, room["id"])
-    from actions import rate_limits
+    from infra import rate_limits
 
     rate_limits.configure(f"redis://127.0.0.1:{free_port()}/0")
     try:
@@ -60,7 +60,7 @@ def test_rest_calls_with_redis_away_answer_503_with_retry_after(
 
 def test_a_rest_send_with_redis_away_saves_nothing(app, client, shop, customer):
     room = open_room(client, customer, shop.id)
-    from actions import rate_limits
+    from infra import rate_limits
 
     rate_limits.configure(f"redis://127.0.0.1:{free_port()}/0")
     try:

@@ -10,9 +10,9 @@ import logging
 
 from flask import current_app
 
-from actions.tx import after_commit, run_committed
 from infra import task_publisher
 from infra.task_publisher import Job
+from infra.tx import after_commit, run_committed
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import threading
 
 from sqlalchemy import select
 
-from actions.blocking import run_blocking
+from infra.blocking import run_blocking
 from logic.faq_matcher import FaqDoc, FaqIndex
 from models import Business, Faq, db
 
