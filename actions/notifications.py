@@ -1,4 +1,4 @@
-"""Notifications: made from audit entries (or directly), listed and read per staff member.
+"""Notifications: made from audit entries, listed and read per staff member.
 
 Read state is per user: a notification is read for user U when its id is at
 or below U's ``notifications_read_through_id`` (set by read-all, so marking
@@ -17,18 +17,14 @@ from sqlalchemy.exc import IntegrityError
 
 from actions import events
 from actions.actors import Actor, require_staff
-from actions.errors import InvalidInput, NotFound
+from actions.errors import NotFound
 from actions.notification_rules import (
-    MAX_MESSAGE_CHARS,
-    MAX_TITLE_CHARS,
-    check_type,
     effective_rule,
     render_for,
 )
 from infra import tx
 from infra.pagination import clamp_limit, newest_first
 from models import AuditLog, Notification, NotificationRead, User, db
-from models.activity import AUDIENCES, SEVERITIES
 from models.base import as_utc, iso, utcnow
 
 log = logging.getLogger("activity")
@@ -45,11 +41,6 @@ def serialise(notification: Notification, read_at: datetime | None = None) -> di
     body = notification.to_dict(read_at=as_utc(read_at))
     body["audit_log_id"] = notification.audit_log_id
     return body
-
-
-def _cut(text: str, limit: int) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _store(fields: dict) -> tuple[Notification, bool]:
@@ -121,58 +112,6 @@ def convert_audit_entry(audit_log_id: int) -> int | None:
     if made is not None and created:
         log.info("notification made", extra=made)
     return made["notification_id"] if made is not None else None
-
-
-def notify(
-    business_id: int,
-    type: str,
-    title: str | None,
-    message: str | None,
-    data: dict | None = None,
-    severity: str | None = None,
-    audience: str | None = None,
-    audit_log_id: int | None = None,
-    *,
-    commit: bool = True,
-) -> dict | None:
-    """Store a notification for the business and publish ``notification:new`` after the commit.
-
-    For domain code that has something to tell staff with no audit entry
-    behind it (a reminder about a conversation still waiting). Escalations
-    should rather be recorded with ``audit.record_event(..., "chat.escalated")``
-    (see there), which ends here through the same rule table. A ``None``
-    title, message, severity or audience comes from the business's rule for
-    the type; a type the business has switched off makes nothing (returns
-    None). ``audience="owners"`` goes to the owners' channel only.
-    With ``commit=False`` it joins the caller's transaction.
-    """
-    check_type(type)
-    data = dict(data or {})
-    rule = effective_rule(business_id, type)
-    if (rule.has_default or rule.customised) and not rule.enabled:
-        return None
-    severity = severity or rule.severity
-    audience = audience or rule.audience
-    if severity not in SEVERITIES:
-        raise InvalidInput(f"severity must be one of {', '.join(SEVERITIES)}.")
-    if audience not in AUDIENCES:
-        raise InvalidInput(f"audience must be one of {', '.join(AUDIENCES)}.")
-    rendered_title, rendered_message = render_for(rule, data)
-    notification, created = _store({
-        "business_id": business_id, "audit_log_id": audit_log_id, "type": type,
-        "title": _cut(title or rendered_title, MAX_TITLE_CHARS),
-        "message": _cut(message or rendered_message, MAX_MESSAGE_CHARS),
-        "data": data, "severity": severity, "audience": audience,
-    })
-    if created:
-        _publish(notification)
-    body = serialise(notification)
-    made = _log_fields(notification)
-    if commit:
-        tx.commit()
-    if created:
-        log.info("notification made", extra=made)
-    return body
 
 
 def _visible(actor: Actor) -> list:

@@ -8,8 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import TZDateTime, db, iso, utcnow
 
-ROLES = ("customer", "staff", "owner")
-
 
 class User(db.Model):
     __tablename__ = "users"

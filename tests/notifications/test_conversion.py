@@ -215,29 +215,3 @@ def test_database_error_once_is_retried_to_success(app, client, shop, monkeypatc
     assert len(calls) == 2
     assert counts(app)["notifications"] == 1
 
-
-def test_notify_for_domain_code(app, client, shop):
-    from actions import notifications as actions_notifications
-
-    with app.app_context():
-        body = actions_notifications.notify(
-            shop.id, "chat.escalation_reminder", "Still waiting",
-            "A customer has waited 15 minutes.", {"room_id": 3}, "warning", "all")
-    assert body["severity"] == "warning" and body["audit_log_id"] is None
-    (n,) = notifications(client, shop.staff)["notifications"]
-    assert (n["title"], n["data"]) == ("Still waiting", {"room_id": 3})
-
-
-def test_notify_uses_the_rule_and_respects_a_disabled_type(app, client, shop):
-    from actions import notifications as actions_notifications
-
-    with app.app_context():
-        body = actions_notifications.notify(shop.id, "chat.escalated", None, None,
-                                            {"customer_name": "Ana", "question": "Parking?"})
-        assert body["severity"] == "warning"
-        assert body["message"] == (
-            "Ana asked a question the FAQ bot could not answer: Parking?")
-    set_rule(client, shop.owner, "chat.escalated", enabled=False)
-    with app.app_context():
-        assert actions_notifications.notify(shop.id, "chat.escalated", "t", "m") is None
-    assert counts(app)["notifications"] == 1

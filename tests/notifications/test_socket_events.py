@@ -88,15 +88,16 @@ def test_customer_socket_hears_nothing(client, shop, connect):
     assert _events(customer, "audit:log", "notification:new") == []
 
 
-def test_notify_publishes_after_commit_only(app, shop, connect):
-    from actions import notifications
+def test_recorded_event_publishes_after_commit_only(app, shop, connect):
+    from actions import audit
     from infra import tx
 
     sock = connect(shop.staff)
     with app.app_context():
-        notifications.notify(shop.id, "chat.escalated", "t", "m", commit=False)
+        audit.record_event(shop.id, "chat.escalated", {"room_id": 1}, commit=False)
         tx.rollback()
-    assert _events(sock, "notification:new") == []
+    assert _events(sock, "audit:log", "notification:new") == []
     with app.app_context():
-        notifications.notify(shop.id, "chat.escalated", "t", "m")
-    assert len(_events(sock, "notification:new")) == 1
+        audit.record_event(shop.id, "chat.escalated", {"room_id": 1})
+    assert [name for name, _ in _events(sock, "audit:log", "notification:new")] == [
+        "audit:log", "notification:new"]
