@@ -170,8 +170,10 @@ def record_event(
     With ``commit=False`` the entry joins the caller's transaction and the
     conversion task is enqueued by the caller's ``tx.commit()``. That is how
     the chat automation reports an escalation: it records ``chat.escalated``
-    (``data`` with ``room_id``, ``customer_name``, ``question``; key
-    ``chat.escalated:<room_id>:<seq>``) in the transaction that sets the room
+    (``data`` with ``room_id``, ``message_id``, ``customer_name``, ``question``;
+    key ``chat.escalated:<message_id>`` of the question, or
+    ``chat.escalated:feedback:<answer_id>`` when the customer marks an FAQ
+    answer unhelpful) in the transaction that sets the room
     ``waiting_for_staff``, so the audit log, the activity summary and the
     business's notification rules all see it, and a retried automation task
     cannot notify twice.

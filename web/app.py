@@ -166,8 +166,8 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
     rate_limits.configure(redis_url)
     if role == "web":
         # Imported before init_app so a second app in one process still gets the handlers.
-        import web.chat_socket  # noqa: F401
-        import web.realtime  # noqa: F401  (registers the socket handlers)
+        import web.chat_socket  # noqa: F401  (registers the chat events' handlers)
+        import web.realtime  # noqa: F401  (registers connect, disconnect and auth:refresh)
 
         # client_manager always given: init_app keeps options between calls, so an embedded
         # app after a Redis one must say it wants the in-memory manager (None).
