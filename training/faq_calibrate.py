@@ -1,6 +1,6 @@
 """Refit the FAQ matcher's coefficients on the calibration sets and print them.
 
-    .venv/bin/python bench/faq_calibrate.py [--set A.json B.json ...] [--select-c] [--write]
+    .venv/bin/python training/faq_calibrate.py [--set A.json B.json ...] [--select-c] [--write]
                                             [--no-cv] [--cross-fit | --no-cross-fit]
 
 By default the fit uses every tests/data/faq_calibration*.json, tests/data/faq_eval.json and
@@ -48,6 +48,8 @@ from sklearn.model_selection import GroupKFold
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# The evaluation (load a labelled set, count precision and recall) is the benchmark's own.
+sys.path.insert(0, str(ROOT / "bench"))
 
 from faq_eval import evaluate, load_set  # noqa: E402
 
