@@ -13,7 +13,8 @@ SETTING_VARS = [
     "DATABASE_URL", "REDIS_URL", "JWT_SECRET_KEY", "JWT_ALGORITHM", "PORT",
     "CORS_ALLOWED_ORIGINS", "MAX_MESSAGE_CHARS", "MAX_UPLOAD_MB", "MAX_JSON_KB", "UPLOAD_DIR",
     "ASYNC_MODE", "REDIS_SSL_CERT_REQS", "LOG_LEVEL", "LOG_FORMAT",
-    "JWT_ACCESS_TOKEN_MINUTES", "JWT_REFRESH_TOKEN_DAYS",
+    "JWT_ACCESS_TOKEN_MINUTES", "JWT_REFRESH_TOKEN_DAYS", "HOST", "WEB_MAX_CONNECTIONS",
+    "AUTO_MIGRATE", "ACCESS_LOG", "SOCKETIO_DEBUG_COUNTERS",
 ]
 
 
@@ -131,6 +132,33 @@ def test_defaults_run_the_embedded_mode(env):
     assert settings.jwt_algorithm == "HS256"
     assert settings.async_mode == "eventlet"
     assert settings.cors_allowed_origins is None
+    assert settings.host == "0.0.0.0"
+    assert settings.web_max_connections == 20000
+    assert settings.auto_migrate is False
+    assert settings.access_log is False
+    assert settings.socketio_debug_counters is False
+
+
+def test_web_server_settings_from_the_environment(env):
+    env.setenv("HOST", "127.0.0.1")
+    env.setenv("WEB_MAX_CONNECTIONS", "5000")
+    env.setenv("AUTO_MIGRATE", "yes")
+    env.setenv("ACCESS_LOG", "TRUE")
+    env.setenv("SOCKETIO_DEBUG_COUNTERS", "1")
+    settings = Settings.from_env()
+    assert (settings.host, settings.web_max_connections) == ("127.0.0.1", 5000)
+    assert settings.auto_migrate is True
+    assert settings.access_log is True
+    assert settings.socketio_debug_counters is True
+
+
+@pytest.mark.parametrize("raw", ["0", "false", "no", "on", ""])
+def test_switches_are_off_unless_set_to_true(env, raw: str):
+    env.setenv("AUTO_MIGRATE", raw)
+    env.setenv("ACCESS_LOG", raw)
+    settings = Settings.from_env()
+    assert settings.auto_migrate is False
+    assert settings.access_log is False
 
 
 def test_environment_overrides(env, tmp_path: Path):

@@ -22,6 +22,10 @@ def _str(name: str, default: str | None = None) -> str | None:
     return raw or default
 
 
+def _flag(name: str, truthy: tuple[str, ...] = ("1", "true", "yes")) -> bool:
+    return (_str(name) or "").lower() in truthy
+
+
 def normalise_database_url(url: str) -> str:
     """Heroku still hands out postgres://, which SQLAlchemy 1.4+ no longer accepts."""
     if url.startswith("postgres://"):
@@ -153,6 +157,14 @@ class Settings:
     broker_url: str | None = None
     # Seconds before a task held by a dead worker is handed out again.
     celery_visibility_timeout: int = 600
+    # The web process's listening address and its server's connection cap (eventlet's own
+    # default is 1,024; a chat server needs far more).
+    host: str = "0.0.0.0"
+    web_max_connections: int = 20000
+    # Apply migrations when the web process starts (the release phase normally does it).
+    auto_migrate: bool = False
+    # One log line per HTTP request from the web server.
+    access_log: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -206,8 +218,11 @@ class Settings:
             log_level=_str("LOG_LEVEL", "INFO"),
             log_json=_str("LOG_FORMAT", "text") == "json",
             socketio_channel=_str("SOCKETIO_CHANNEL", "bookingchat"),
-            socketio_debug_counters=(_str("SOCKETIO_DEBUG_COUNTERS", "0") or "0").lower()
-            in ("1", "true", "yes"),
+            socketio_debug_counters=_flag("SOCKETIO_DEBUG_COUNTERS"),
             broker_url=(_str("CELERY_BROKER_URL") or redis_url) if redis_url else None,
             celery_visibility_timeout=_int("CELERY_VISIBILITY_TIMEOUT", 600),
+            host=_str("HOST", "0.0.0.0"),
+            web_max_connections=_int("WEB_MAX_CONNECTIONS", 20000),
+            auto_migrate=_flag("AUTO_MIGRATE"),
+            access_log=_flag("ACCESS_LOG", truthy=("1", "true")),
         )

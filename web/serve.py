@@ -15,7 +15,6 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
-import os  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ def main() -> None:
 
     app = create_app()
     settings = app.config["SETTINGS"]
-    if args.demo or os.environ.get("AUTO_MIGRATE", "").lower() in ("1", "true", "yes"):
+    if args.demo or settings.auto_migrate:
         migrate_database(app)
     if args.demo:
         _print_demo(app, settings.port)
@@ -83,18 +82,15 @@ def main() -> None:
     # collector's full passes, which otherwise stall every socket for a few hundred ms.
     gc.collect()
     gc.freeze()
-    # eventlet's server accepts 1,024 connections by default; a chat server needs far more.
-    max_size = int(os.environ.get("WEB_MAX_CONNECTIONS", "20000"))
-    host = os.environ.get("HOST", "0.0.0.0")
     from web.startup import log_start
 
-    log_start(app, host, settings.port)
+    log_start(app, settings.host, settings.port)
     socketio.run(
         app,
-        host=host,
+        host=settings.host,
         port=settings.port,
-        log_output=os.environ.get("ACCESS_LOG", "").lower() in ("1", "true"),
-        max_size=max_size,
+        log_output=settings.access_log,
+        max_size=settings.web_max_connections,
     )
 
 
