@@ -1,10 +1,11 @@
 """Recording events of the host platform in the audit log, and reading it back.
 
-:func:`record_event` is the one way in, behind ``POST /api/events`` and for
-code that runs beside the app (bookings, payments, the chat automation). Each
-new entry is converted into a notification by the worker task
-``workers.activity_tasks.process_audit_log``; the entry keeps a ``processing_state``
-so the beat sweep finds what an enqueue or a worker lost (``infra.pending_work``).
+Two ways in: :func:`record_event` for code that runs beside the app (bookings,
+payments, the chat automation) and :func:`record_for` behind ``POST /api/events`` (the
+caller's business, staff only); :func:`list_for` reads back for ``GET /api/audit-logs``. Each new entry is converted into a notification by the worker
+task ``workers.activity_tasks.process_audit_log``; the entry keeps a ``processing_state``
+so the beat sweep finds what an enqueue or a worker lost (``infra.pending_work``, with
+this module's ``WORK``).
 """
 from __future__ import annotations
 
@@ -106,7 +107,7 @@ def _insert_once(values: dict) -> int | None:
     return db.session.scalar(statement)
 
 
-def record(
+def _record(
     business_id: int,
     type_: str,
     data: object = None,
@@ -178,7 +179,7 @@ def record_event(
     business's notification rules all see it, and a retried automation task
     cannot notify twice.
     """
-    return record(business_id, type, data, actor_id, idempotency_key, commit=commit).id
+    return _record(business_id, type, data, actor_id, idempotency_key, commit=commit).id
 
 
 def record_for(actor: Actor, type_: object, data: object,
@@ -187,7 +188,7 @@ def record_for(actor: Actor, type_: object, data: object,
     business_id = require_staff(actor)
     if not isinstance(type_, str):
         raise InvalidInput("type must be a string.", code="invalid_type")
-    return record(business_id, type_, data, actor.id, idempotency_key)
+    return _record(business_id, type_, data, actor.id, idempotency_key)
 
 
 def _type_filter(type_filter: str):
