@@ -1,6 +1,7 @@
 """Server-to-client events: one function per event, each with its fixed payload.
 
-Events go out after the commit of the change they describe (see ``tx``). The
+Events go out after the commit of the change they describe (``infra.tx.after_commit``);
+those that describe no stored change (typing, presence) go out at once, by ``emit_now``. The
 web process emits through its own Socket.IO server; a worker through a
 write-only client of the Redis message queue. Which one is set at start-up by
 :func:`configure`.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from infra.tx import after_commit, run_committed
+from infra.tx import after_commit
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/realtime"
@@ -49,14 +50,13 @@ def emit_now(event: str, payload: dict, to: str, skip_sid: str | None = None) ->
     _emitter(event, payload, to, skip_sid)
 
 
-def publish(event: str, payload: dict, to: str, committed: bool = False) -> None:
-    """Emit once the current transaction has committed (at once if it already has)."""
-    (run_committed if committed else after_commit)(lambda: emit_now(event, payload, to))
+def publish(event: str, payload: dict, to: str) -> None:
+    """Emit once the current transaction has committed; never if it rolls back."""
+    after_commit(lambda: emit_now(event, payload, to))
 
 
-def new_message(message: dict, committed: bool = False) -> None:
-    publish("chat:new-message", {"message": message}, room_channel(message["room_id"]),
-            committed)
+def new_message(message: dict) -> None:
+    publish("chat:new-message", {"message": message}, room_channel(message["room_id"]))
 
 
 def bot_message(message: dict) -> None:
@@ -88,10 +88,10 @@ def new_staff_room(member_ids: list[int], room: dict) -> None:
         publish("chat:new-conversation", {"room": room}, user_channel(user_id))
 
 
-def room_updated(business_id: int, room_id: int, status: str, waiting_since: str | None,
-                 committed: bool = False) -> None:
+def room_updated(business_id: int, room_id: int, status: str, waiting_since: str | None
+                 ) -> None:
     room = {"id": room_id, "status": status, "waiting_since": waiting_since}
-    publish("chat:room-updated", {"room": room}, business_channel(business_id), committed)
+    publish("chat:room-updated", {"room": room}, business_channel(business_id))
 
 
 def notification_new(business_id: int, notification: dict, owners_only: bool = False) -> None:

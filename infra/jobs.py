@@ -12,26 +12,26 @@ from flask import current_app
 
 from infra import task_publisher
 from infra.task_publisher import Job
-from infra.tx import after_commit, run_committed
+from infra.tx import after_commit
 
 log = logging.getLogger(__name__)
 
 
-def enqueue(task_name: str, *args: int, committed: bool = False) -> None:
-    """Send a task by name once the transaction commits (at once if it already has).
+def enqueue(task_name: str, *args: int) -> None:
+    """Send a task by name once the transaction commits; never if it rolls back.
 
     A failed send is only logged: the row keeps its pending state and the
     beat sweep enqueues it again.
     """
-    _submit(Job(task_name, args, batched=False), committed)
+    _submit(Job(task_name, args, batched=False))
 
 
-def enqueue_item(task_name: str, item_id: int, committed: bool = False) -> None:
+def enqueue_item(task_name: str, item_id: int) -> None:
     """Queue one id for a task that takes a list of ids; ids queued together share a task."""
-    _submit(Job(task_name, (item_id,), batched=True), committed)
+    _submit(Job(task_name, (item_id,), batched=True))
 
 
-def _submit(job: Job, committed: bool) -> None:
+def _submit(job: Job) -> None:
     celery_app = current_app.extensions["celery"]
     if celery_app.conf.task_always_eager:
         args = ([job.args[0]],) if job.batched else job.args
@@ -39,10 +39,10 @@ def _submit(job: Job, committed: bool) -> None:
         def run() -> None:
             celery_app.tasks[job.task_name].apply_async(args=args)
 
-        (run_committed if committed else after_commit)(run)
+        after_commit(run)
         return
     publisher = publisher_for(celery_app)
-    (run_committed if committed else after_commit)(lambda: publisher.submit(job))
+    after_commit(lambda: publisher.submit(job))
 
 
 def publisher_for(celery_app) -> task_publisher.TaskPublisher:  # noqa: ANN001 - a Celery app

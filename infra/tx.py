@@ -1,19 +1,16 @@
-"""Commit with work that must follow it: events and task enqueues.
+"""Transactions of the app's session: commit, roll back, read snapshots, and the work that
+follows a commit.
 
-Work queued with :func:`after_commit` runs only once the transaction is
-durable, and is dropped if it rolls back, so no client hears of a row that
-does not exist and no worker looks for one.
+Work queued with :func:`after_commit` runs once the transaction is durable and is dropped
+if it rolls back (the session's own events do it: ``infra.session``), so no client hears
+of a row that does not exist and no worker looks for one.
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
+from infra import session as session_hooks
 from models import db
-
-log = logging.getLogger(__name__)
-_KEY = "after_commit"
-
 
 READ_SNAPSHOT = "read_snapshot"  # execution option the SQLite "begin" hook looks for
 
@@ -30,38 +27,19 @@ def reading() -> None:
 
 
 def after_commit(callback: Callable[[], None]) -> None:
-    db.session.info.setdefault(_KEY, []).append(callback)
+    """Run ``callback`` once the current transaction (or, if none is open, the next one)
+    commits; never if it rolls back. A failing callback is logged, not raised."""
+    session_hooks.queue(db.session(), callback)
 
 
 def commit() -> None:
-    session = db.session
+    """Commit, then run the work queued for after it; roll back if the commit fails."""
     try:
-        session.commit()
+        db.session.commit()
     except Exception:
-        session.rollback()
-        discard()
+        db.session.rollback()
         raise
-    run_pending()
 
 
 def rollback() -> None:
     db.session.rollback()
-    discard()
-
-
-def discard() -> None:
-    db.session.info.pop(_KEY, None)
-
-
-def run_pending() -> None:
-    for callback in db.session.info.pop(_KEY, None) or []:
-        run_committed(callback)
-
-
-def run_committed(callback: Callable[[], None]) -> None:
-    """Run work that follows a commit; its failure is logged, never raised, since the
-    change it follows is already durable."""
-    try:
-        callback()
-    except Exception:  # an emit or enqueue failing must not undo a committed change
-        log.exception("after-commit callback failed")

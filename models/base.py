@@ -8,6 +8,8 @@ from sqlalchemy import JSON, DateTime, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
+from infra.session import Session
+
 # Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -22,7 +24,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+# The session runs the work queued for after a commit by itself (infra.session).
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 TZDateTime = DateTime(timezone=True)

@@ -78,7 +78,8 @@ class PendingWorkTask(FlaskTask):
             return True
         if len(ids) > 1:
             for item_id in still_pending:
-                jobs.enqueue(self.work.task, item_id, committed=True)
+                jobs.enqueue(self.work.task, item_id)
+            tx.commit()  # the failures are recorded: this runs the enqueues
             return False
         return bool(still_pending)
 
