@@ -9,6 +9,7 @@ from actions import automation_stats
 from actions.actors import Actor, require_staff
 from models import AuditLog, Room, db
 from models.base import as_utc, iso, utcnow
+from models.chat import RoomStatus
 
 WINDOW_HOURS = 24
 
@@ -34,14 +35,14 @@ def summary(actor: Actor) -> dict:
         db.session.execute(
             select(Room.status, func.count(Room.id))
             .where(Room.business_id == business_id, Room.type == "customer",
-                   Room.status.in_(("open", "waiting_for_staff")))
+                   Room.status.in_((RoomStatus.OPEN, RoomStatus.WAITING)))
             .group_by(Room.status)
         ).all()
     )
     oldest_waiting = db.session.scalar(
         select(func.min(Room.waiting_since)).where(
             Room.business_id == business_id, Room.type == "customer",
-            Room.status == "waiting_for_staff",
+            Room.status == RoomStatus.WAITING,
         )
     )
     ordered = dict(sorted(by_type.items(), key=lambda item: (-item[1], item[0])))
@@ -51,8 +52,8 @@ def summary(actor: Actor) -> dict:
         "generated_at": iso(now),
         "events_total": sum(ordered.values()),
         "events_by_type": ordered,
-        "open_conversations": int(rooms.get("open", 0)),
-        "waiting_conversations": int(rooms.get("waiting_for_staff", 0)),
+        "open_conversations": int(rooms.get(RoomStatus.OPEN, 0)),
+        "waiting_conversations": int(rooms.get(RoomStatus.WAITING, 0)),
         "oldest_waiting_since": iso(as_utc(oldest_waiting)),
         # The automation's figures of the business's day so far (see automation_stats).
         "automation_today": automation_stats.today(business_id, now),

@@ -25,6 +25,7 @@ from logic import faq_semantic
 from logic.faq_matcher import Candidate, FaqIndex, answer, is_small_talk
 from models import AutoResponse, Business, Message, Room, User, db
 from models.base import as_utc, utcnow
+from models.chat import RoomStatus
 from workers import task_names
 
 log = logging.getLogger("automation")
@@ -195,7 +196,7 @@ def _load_customers_who_may_escalate(questions: list[_Question],
         room.customer_id for q in questions
         if q.asked and q.match is None
         and (room := rooms_by_id.get(q.room_id)) is not None and room.customer_id
-        and room.status != "waiting_for_staff"})
+        and room.status != RoomStatus.WAITING})
     if not customer_ids:
         return []
     return list(db.session.scalars(select(User).where(User.id.in_(customer_ids))))
@@ -257,9 +258,9 @@ def escalate(room: Room, business_id: int, message: Message, bot: BotReplies,
     names this escalation in the note's dedup key and the entry's idempotency key
     (default: the question's id)."""
     key = key or str(message.id)
-    if room.status == "waiting_for_staff":
+    if room.status == RoomStatus.WAITING:
         return False  # already waiting: one escalation per wait, not one per message
-    rooms.set_status(room, "waiting_for_staff")
+    rooms.set_status(room, RoomStatus.WAITING)
     if note:
         bot.post(room, "escalation", note, f"escalation:{key}", reply_to_id=message.id)
     from actions import audit
@@ -289,7 +290,7 @@ def remind_escalations(now: datetime | None = None) -> int:
         db.session.scalars(
             select(Room)
             .where(
-                Room.status == "waiting_for_staff",
+                Room.status == RoomStatus.WAITING,
                 Room.escalation_reminded_at.is_(None),
                 Room.waiting_since.is_not(None),
             )

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, select
 
-from actions import events
+from actions import events, message_rules
 from models import Message, Room, db
 from models.chat import add_faq_fields, message_dict
 
@@ -51,7 +51,7 @@ class BotReplies:
             "room_id": room.id, "seq": room.last_seq, "sender_id": None,
             "sender_type": "bot", "kind": kind, "content": content, "dedup_key": dedup_key,
             "faq_id": faq_id, "confidence": confidence, "reply_to_id": reply_to_id,
-            "automation_state": "none",
+            "automation_state": str(message_rules.automation_state(room.type, "bot")),
             "automation_attempts": 0, "created_at": self._now,
         })
         return True

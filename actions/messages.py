@@ -1,20 +1,25 @@
-"""Messages: send (the hot path), history and catch-up, read receipts, bot replies."""
+"""Messages: send (the hot path), history and catch-up, read receipts.
+
+The rules of a write (who may write where, what starts the automation, what reopens a
+room) are ``actions.message_rules``'; bot replies are ``actions.bot_replies``.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from flask import current_app
-from sqlalchemy import Integer, String, bindparam, column, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from actions import events, rooms
+from actions import message_rules as rules
 from actions.actors import Actor
 from actions.errors import Conflict, InvalidInput, RateLimited
 from infra import jobs, message_writer, rate_limits, tx
 from models import Message, Participant, Room, db
-from models.base import TZDateTime, iso, utcnow
-from models.chat import message_dict
+from models.base import iso, utcnow
+from models.chat import AutomationState, RoomStatus, message_dict
 from workers import task_names
 
 log = logging.getLogger("chat")
@@ -34,17 +39,6 @@ def clean_content(content: object) -> str:
     return text
 
 
-_CLAIM_COLUMNS = (column("last_seq", Integer), column("type", String), column("status", String))
-_CLAIM_AS_CUSTOMER = text(message_writer.CLAIM_SQL.format(
-    visible=message_writer.VISIBLE_TO_CUSTOMER
-)).bindparams(bindparam("now", type_=TZDateTime)).columns(*_CLAIM_COLUMNS)
-_CLAIM_AS_STAFF = text(message_writer.CLAIM_SQL.format(
-    visible=message_writer.VISIBLE_TO_STAFF
-)).bindparams(bindparam("now", type_=TZDateTime)).columns(*_CLAIM_COLUMNS)
-_INSERT = text(message_writer.INSERT_SQL).bindparams(
-    bindparam("now", type_=TZDateTime)).columns(column("id", Integer))
-
-
 def send(
     actor: Actor,
     room_id: int,
@@ -55,25 +49,50 @@ def send(
     """Store a message and emit it after commit. Returns (message, created).
 
     A repeated client_msg_id from the same sender returns the stored message and
-    emits nothing, so a client may retry a send whose ack it never saw.
+    emits nothing, so a client may retry a send whose ack it never saw (even one
+    that the rate limit would now refuse).
     """
     text = clean_content(content)
     try:
         rate_limits.hit(current_app.config["SETTINGS"].rate_limit_messages, "send", actor.id)
     except RateLimited:
-        # A retry of a send that was stored gets its message back, not a 429.
-        if client_msg_id is not None:
-            try:
-                return _existing(actor, room_id, client_msg_id), False
-            except Conflict:
-                pass
-        raise
-    if attachment_ids:
-        return _send_with_attachments(actor, room_id, text, client_msg_id, attachment_ids)
+        repeated = _repeated(actor, room_id, client_msg_id)
+        if repeated is None:
+            raise
+        return repeated, False
     item = message_writer.PendingSend(
         actor_id=actor.id, is_staff=actor.is_staff, business_id=actor.business_id,
         room_id=room_id, content=text, client_msg_id=client_msg_id, created_at=utcnow(),
     )
+    if attachment_ids:
+        stored = _store_with_attachments(actor, item, attachment_ids)
+    else:
+        stored = _store(item)
+    if stored is None:  # no seq taken: a repeated client_msg_id, or a room one may not write
+        repeated = _repeated(actor, room_id, client_msg_id)
+        if repeated is None:
+            raise _refusal(actor, room_id)
+        return repeated, False
+    outcome, attachments = stored
+    data = message_dict(outcome.id, room_id, outcome.seq, actor.id, item.sender_type, text,
+                        client_msg_id, item.created_at, attachments=attachments)
+    events.new_message(data)
+    if outcome.reopened:
+        events.room_updated(actor.business_id, room_id, RoomStatus.OPEN, None)
+    if rules.automation_state(outcome.room_type, item.sender_type) == AutomationState.PENDING:
+        jobs.enqueue_item(AUTOMATION_TASK, outcome.id)
+    # Commits a message with attachments; a text message the writer has committed on its
+    # own connection already, and this (empty) commit runs the emits and the enqueue.
+    tx.commit()
+    _log_stored(actor, data)
+    return data, True
+
+
+Stored = tuple[message_writer.StoredSend, "list[dict] | None"]
+
+
+def _store(item: message_writer.PendingSend) -> Stored | None:
+    """A text message, through the group commit."""
     if db.session.registry.has() and db.session().in_transaction():
         # The writer uses its own connection; end the caller's (read) transaction first, so
         # it neither holds the write lock the writer needs nor sees a stale snapshot.
@@ -84,31 +103,55 @@ def send(
         try:
             outcome = writer.write_alone(item)
         except IntegrityError:  # the same client_msg_id, stored by another process just now
-            return _existing(actor, room_id, client_msg_id), False
+            return None
+    return None if outcome is None else (outcome, None)
+
+
+def _store_with_attachments(actor: Actor, item: message_writer.PendingSend,
+                            attachment_ids: list[int]) -> Stored | None:
+    """A message with attachments: stored by the same writer's rules in the session's
+    transaction, which links the uploads before it commits."""
+    from actions import attachments as attachment_actions
+
+    writer = message_writer.for_engine(db.engine)
+    try:
+        outcome = writer.store_in(db.session.connection(), [item])[0]
+    except IntegrityError:
+        tx.rollback()
+        return None
     if outcome is None:
-        return _unclaimed(actor, room_id, client_msg_id)
-    data = message_dict(outcome.id, room_id, outcome.seq, actor.id, item.sender_type, text,
-                        client_msg_id, item.created_at)
-    # The writer has committed: emit and enqueue now.
-    events.new_message(data, committed=True)
-    if outcome.reopened:
-        events.room_updated(actor.business_id, room_id, "open", None, committed=True)
-    if outcome.room_type == "customer" and not actor.is_staff:
-        jobs.enqueue_item(AUTOMATION_TASK, outcome.id, committed=True)
-    _log_stored(actor, data)
-    return data, True
+        tx.rollback()
+        return None
+    attachments = attachment_actions.link_to_message(actor, item.room_id, outcome.id,
+                                                     attachment_ids)
+    return outcome, attachments
 
 
-def _unclaimed(actor: Actor, room_id: int, client_msg_id: str | None) -> tuple[dict, bool]:
-    """Why the writer took no seq: a repeated client_msg_id, or a room the actor may not
-    write to (missing, not visible: 404; closed: 409)."""
-    if client_msg_id is not None:
-        try:
-            return _existing(actor, room_id, client_msg_id), False
-        except Conflict as exc:
-            if exc.code == "client_msg_id_reused":
-                raise
-    raise _refusal(actor, room_id)
+def _repeated(actor: Actor, room_id: int, client_msg_id: str | None) -> dict | None:
+    """The message this sender already stored under ``client_msg_id``, if any; 409 if that
+    message is in another room."""
+    if client_msg_id is None:
+        return None
+    existing = db.session.scalar(
+        select(Message).where(Message.sender_id == actor.id,
+                              Message.client_msg_id == client_msg_id))
+    if existing is None:
+        return None
+    if existing.room_id != room_id:
+        raise Conflict(
+            "This client_msg_id was already used in another room.", code="client_msg_id_reused"
+        )
+    return with_attachments([existing])[0]
+
+
+def _refusal(actor: Actor, room_id: int) -> Exception:
+    """Why no seq was taken: the room is missing or not visible (404), closed (409), or a
+    concurrent write got in the way (409, try again)."""
+    tx.rollback()
+    room = rooms.visible_room(actor, room_id)  # raises NotFound for a room one may not see
+    if not rules.writable(room.status):
+        return Conflict("This conversation is closed.", code="room_closed")
+    return Conflict("The message could not be stored; try again.")
 
 
 def _log_stored(actor: Actor, data: dict) -> None:
@@ -116,77 +159,6 @@ def _log_stored(actor: Actor, data: dict) -> None:
              extra={"event": "message.stored", "message_id": data["id"],
                     "room_id": data["room_id"], "seq": data["seq"], "sender_id": actor.id,
                     "sender_type": actor.sender_type})
-
-
-def _claim_seq(actor: Actor, room_id: int) -> tuple[int, str, str] | None:
-    """Take the next seq of a room the actor may write to, in the session's transaction."""
-    params = {"now": utcnow(), "room_id": room_id, "actor_id": actor.id}
-    if actor.is_staff:
-        statement = _CLAIM_AS_STAFF
-        params["business_id"] = actor.business_id
-    else:
-        statement = _CLAIM_AS_CUSTOMER
-    row = db.session.execute(statement, params).one_or_none()
-    return None if row is None else tuple(row)
-
-
-def _refusal(actor: Actor, room_id: int) -> Exception:
-    tx.rollback()
-    rooms.visible_room(actor, room_id)  # raises NotFound for a room the actor may not see
-    return Conflict("This conversation is closed.", code="room_closed")
-
-
-def _send_with_attachments(
-    actor: Actor, room_id: int, text: str, client_msg_id: str | None, attachment_ids: list[int]
-) -> tuple[dict, bool]:
-    """A message with attachments: stored through the session, linking the uploads in the
-    same transaction."""
-    from actions import attachments as attachment_actions
-
-    claimed = _claim_seq(actor, room_id)
-    if claimed is None:
-        raise _refusal(actor, room_id)
-    seq, room_type, status = claimed
-    customer_message = room_type == "customer" and not actor.is_staff
-    created_at = utcnow()
-    try:
-        message_id = db.session.execute(_INSERT, {
-            "room_id": room_id, "seq": seq, "actor_id": actor.id,
-            "sender_type": actor.sender_type, "content": text,
-            "client_msg_id": client_msg_id,
-            "automation_state": "pending" if customer_message else "none", "now": created_at,
-        }).scalar_one()
-    except IntegrityError:
-        tx.rollback()
-        return _existing(actor, room_id, client_msg_id), False
-    attachments = attachment_actions.link_to_message(actor, room_id, message_id, attachment_ids)
-    if actor.is_staff and room_type == "customer" and status == "waiting_for_staff":
-        rooms.set_status(db.session.get(Room, room_id), "open")
-    data = message_dict(message_id, room_id, seq, actor.id, actor.sender_type, text,
-                        client_msg_id, created_at, attachments=attachments)
-    events.new_message(data)
-    if customer_message:
-        jobs.enqueue_item(AUTOMATION_TASK, message_id)
-    tx.commit()
-    _log_stored(actor, data)
-    return data, True
-
-
-def _existing(actor: Actor, room_id: int, client_msg_id: str | None) -> dict:
-    existing = None
-    if client_msg_id is not None:
-        existing = db.session.scalar(
-            select(Message).where(
-                Message.sender_id == actor.id, Message.client_msg_id == client_msg_id
-            )
-        )
-    if existing is None:
-        raise Conflict("The message could not be stored; try again.")
-    if existing.room_id != room_id:
-        raise Conflict(
-            "This client_msg_id was already used in another room.", code="client_msg_id_reused"
-        )
-    return with_attachments([existing])[0]
 
 
 def with_attachments(messages: list[Message]) -> list[dict]:

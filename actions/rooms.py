@@ -6,11 +6,13 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from actions import events
+from actions import message_rules as rules
 from actions.actors import Actor, require_staff
 from actions.errors import Forbidden, NotFound, Unprocessable
 from infra import tx
 from models import Business, Message, Participant, Room, User, db
 from models.base import iso, utcnow
+from models.chat import RoomStatus, RoomType
 
 
 def visible_room(actor: Actor, room_id: int) -> Room:
@@ -22,20 +24,10 @@ def visible_room(actor: Actor, room_id: int) -> Room:
 
 
 def can_see(actor: Actor, room: Room) -> bool:
-    if room.type == "customer":
-        if actor.is_staff:
-            return room.business_id == actor.business_id
-        return room.customer_id == actor.id
-    if not actor.is_staff or room.business_id != actor.business_id:
-        return False
-    return (
-        db.session.scalar(
-            select(Participant.is_member).where(
-                Participant.room_id == room.id, Participant.user_id == actor.id
-            )
-        )
-        is True
-    )
+    is_member = room.type == RoomType.STAFF and actor.is_staff and db.session.scalar(
+        select(Participant.is_member).where(
+            Participant.room_id == room.id, Participant.user_id == actor.id)) is True
+    return rules.can_see(actor.is_staff, actor.id, actor.business_id, room, is_member)
 
 
 def get_or_create_customer_room(actor: Actor, business_id: int) -> tuple[Room, bool]:
@@ -48,10 +40,10 @@ def get_or_create_customer_room(actor: Actor, business_id: int) -> tuple[Room, b
         return room, False
     room = Room(
         business_id=business_id,
-        type="customer",
+        type=RoomType.CUSTOMER,
         customer_id=actor.id,
         created_by=actor.id,
-        status="open",
+        status=RoomStatus.OPEN,
     )
     db.session.add(room)
     try:
@@ -63,7 +55,7 @@ def get_or_create_customer_room(actor: Actor, business_id: int) -> tuple[Room, b
             raise
         return existing, False
     db.session.add(Participant(room_id=room.id, user_id=actor.id, is_member=True))
-    events.new_conversation(business_id, to_dict(room, actor.id))
+    events.new_conversation(business_id, room_dict(room, actor.id))
     tx.commit()
     return room, True
 
@@ -73,8 +65,8 @@ def _open_customer_room(customer_id: int, business_id: int) -> Room | None:
         select(Room).where(
             Room.business_id == business_id,
             Room.customer_id == customer_id,
-            Room.type == "customer",
-            Room.status != "closed",
+            Room.type == RoomType.CUSTOMER,
+            Room.status != RoomStatus.CLOSED,
         )
     )
 
@@ -109,17 +101,17 @@ def create_staff_room(
             return existing, False
     room = Room(
         business_id=business_id,
-        type="staff",
+        type=RoomType.STAFF,
         name=name,
         created_by=actor.id,
-        status="open",
+        status=RoomStatus.OPEN,
     )
     db.session.add(room)
     db.session.flush()
     for uid in member_ids:
         db.session.add(Participant(room_id=room.id, user_id=uid, is_member=True))
     db.session.flush()
-    payload = to_dict(room, actor.id)
+    payload = room_dict(room, actor.id)
     events.new_staff_room(member_ids, payload)
     tx.commit()
     return room, True
@@ -132,7 +124,7 @@ def _direct_room(business_id: int, member_ids: list[int]) -> Room | None:
         .join(Room, Room.id == Participant.room_id)
         .where(
             Room.business_id == business_id,
-            Room.type == "staff",
+            Room.type == RoomType.STAFF,
             Room.name.is_(None),
             Participant.is_member.is_(True),
         )
@@ -148,17 +140,7 @@ def _direct_room(business_id: int, member_ids: list[int]) -> Room | None:
 
 def list_rooms(actor: Actor) -> list[dict]:
     """Rooms the actor may see, newest activity first, with last message and unread count."""
-    query = select(Room)
-    if actor.is_staff:
-        member_of = select(Participant.room_id).where(
-            Participant.user_id == actor.id, Participant.is_member.is_(True)
-        )
-        query = query.where(
-            Room.business_id == actor.business_id,
-            or_(Room.type == "customer", and_(Room.type == "staff", Room.id.in_(member_of))),
-        )
-    else:
-        query = query.where(Room.type == "customer", Room.customer_id == actor.id)
+    query = select(Room).where(rules.visible_filter(actor.is_staff, actor.id, actor.business_id))
     rooms = list(
         db.session.scalars(query.order_by(Room.last_activity_at.desc(), Room.id.desc()).limit(500))
     )
@@ -179,12 +161,8 @@ def _serialise_many(rooms: list[Room], viewer_id: int) -> list[dict]:
     }
     unread = _unread_counts(ids, viewer_id)
     participants = _participants(ids)
-    return [
-        to_dict(
-            r, viewer_id, last_messages.get(r.id), unread.get(r.id, 0), participants.get(r.id, [])
-        )
-        for r in rooms
-    ]
+    return [_fields(r, last_messages.get(r.id), unread.get(r.id, 0), participants.get(r.id, []))
+            for r in rooms]
 
 
 def _unread_counts(room_ids: list[int], viewer_id: int) -> dict[int, int]:
@@ -220,18 +198,12 @@ def _participants(room_ids: list[int]) -> dict[int, list[dict]]:
 
 
 def room_dict(room: Room, viewer_id: int) -> dict:
+    """A room as ``viewer_id`` sees it (the contract's room object)."""
     return _serialise_many([room], viewer_id)[0]
 
 
-def to_dict(
-    room: Room,
-    viewer_id: int,
-    last_message: Message | None = None,
-    unread: int = 0,
-    participants: list[dict] | None = None,
-) -> dict:
-    if participants is None:
-        participants = _participants([room.id]).get(room.id, [])
+def _fields(room: Room, last_message: Message | None, unread: int, participants: list[dict]
+            ) -> dict:
     return {
         "id": room.id,
         "business_id": room.business_id,
@@ -249,13 +221,13 @@ def to_dict(
     }
 
 
-def set_status(room: Room, status: str) -> None:
+def set_status(room: Room, status: RoomStatus) -> None:
     """Change the status in the caller's transaction and tell the business after commit."""
     if room.status == status:
         return
     room.status = status
-    room.waiting_since = utcnow() if status == "waiting_for_staff" else None
-    if status != "waiting_for_staff":
+    room.waiting_since = utcnow() if status == RoomStatus.WAITING else None
+    if status != RoomStatus.WAITING:
         room.escalation_reminded_at = None
     db.session.flush()
     events.room_updated(room.business_id, room.id, status, iso(room.waiting_since))

@@ -1,4 +1,4 @@
-"""Group commit for the send hot path.
+"""Group commit for the send hot path, applying the rules of ``actions.message_rules``.
 
 Text messages that arrive together are stored in one transaction: each takes its
 room's next seq and is inserted by statements on the raw database connection (on
@@ -29,30 +29,26 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
+from actions import message_rules as rules
 from models.base import TZDateTime
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
 
-# Visibility, the closed check, the client_msg_id repeat check and the seq increment
-# are one statement, so a send makes no separate look-ups.
-CLAIM_SQL = """
+# SQLite, send by send: visibility, the closed check, the client_msg_id repeat check and the
+# seq increment are one statement, so a send makes no separate look-ups. The rules are
+# actions.message_rules'; BATCH_SQL below applies the same ones to a whole batch.
+CLAIM_SQL = f"""
 UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = :now
-WHERE id = :room_id AND status != 'closed' AND {visible}
+WHERE id = :room_id AND {rules.writable_sql("rooms")}
+  AND {rules.visible_sql("rooms", ":is_staff", ":actor_id", ":business_id")}
+  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.sender_id = :actor_id
+                  AND m.client_msg_id = :client_msg_id)
 RETURNING last_seq, type, status
 """
-VISIBLE_TO_CUSTOMER = "type = 'customer' AND customer_id = :actor_id"
-VISIBLE_TO_STAFF = (
-    "business_id = :business_id AND (type = 'customer' OR EXISTS ("
-    "SELECT 1 FROM participants p WHERE p.room_id = rooms.id AND p.user_id = :actor_id "
-    "AND p.is_member))"
-)
-NOT_REPEATED = (
-    " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.sender_id = :actor_id"
-    " AND m.client_msg_id = :client_msg_id)"
-)
 INSERT_SQL = (
     "INSERT INTO messages (room_id, seq, sender_id, sender_type, kind, content, client_msg_id,"
     " automation_state, automation_attempts, created_at) VALUES (:room_id, :seq, :actor_id,"
@@ -60,12 +56,13 @@ INSERT_SQL = (
     " RETURNING id"
 )
 # PostgreSQL: a whole batch in one statement (one round trip however many sends). The rooms
-# are locked in id order first; each send is then judged as the claim above judges it (room
-# not closed, visible to the sender, client_msg_id not stored yet nor taken by an earlier send
-# of the batch); each room's seq moves once by the number it accepted, and the sends take the
-# seqs in arrival order. A staff reply to a waiting customer reopens the room in the same
-# update (a row can be updated only once per statement). Returns one row per stored send.
-BATCH_SQL = """
+# are locked in id order first; each send is then judged as CLAIM_SQL judges it (room
+# writable and visible to the sender, client_msg_id not stored yet nor taken by an earlier
+# send of the batch); each room's seq moves once by the number it accepted, and the sends
+# take the seqs in arrival order. A staff reply to a waiting customer reopens the room in
+# the same update (a row can be updated only once per statement). Returns one row per
+# stored send.
+BATCH_SQL = f"""
 WITH input AS (
   SELECT * FROM unnest(:ord::int[], :room_id::bigint[], :actor_id::bigint[], :is_staff::bool[],
                        :business_id::bigint[], :content::text[], :client_msg_id::text[],
@@ -79,11 +76,8 @@ WITH input AS (
          row_number() OVER (PARTITION BY i.actor_id, i.client_msg_id
                             ORDER BY i.room_id, i.ord) AS id_rank
   FROM input i JOIN locked l ON l.id = i.room_id
-  WHERE l.status != 'closed'
-    AND CASE WHEN i.is_staff THEN l.business_id = i.business_id AND (l.type = 'customer'
-               OR EXISTS (SELECT 1 FROM participants p WHERE p.room_id = l.id
-                          AND p.user_id = i.actor_id AND p.is_member))
-             ELSE l.type = 'customer' AND l.customer_id = i.actor_id END
+  WHERE {rules.writable_sql("l")}
+    AND {rules.visible_sql("l", "i.is_staff", "i.actor_id", "i.business_id")}
     AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.sender_id = i.actor_id
                     AND m.client_msg_id = i.client_msg_id)
 ), accepted AS (
@@ -96,13 +90,8 @@ WITH input AS (
   FROM accepted GROUP BY room_id
 ), bumped AS (
   UPDATE rooms SET last_seq = rooms.last_seq + c.n, last_activity_at = c.last_now,
-    status = CASE WHEN c.has_staff AND rooms.type = 'customer'
-                   AND rooms.status = 'waiting_for_staff' THEN 'open' ELSE rooms.status END,
-    waiting_since = CASE WHEN c.has_staff AND rooms.type = 'customer'
-                   AND rooms.status = 'waiting_for_staff' THEN NULL ELSE rooms.waiting_since END,
-    escalation_reminded_at = CASE WHEN c.has_staff AND rooms.type = 'customer'
-                   AND rooms.status = 'waiting_for_staff' THEN NULL
-                   ELSE rooms.escalation_reminded_at END
+    {rules.reopen_assignments("rooms", rules.reopens_sql("c.has_staff", "rooms.type",
+                                                         "rooms.status"))}
   FROM per_room c WHERE rooms.id = c.room_id
   RETURNING rooms.id, rooms.last_seq - c.n AS base
 ), inserted AS (
@@ -110,24 +99,17 @@ WITH input AS (
                         automation_state, automation_attempts, created_at)
   SELECT a.room_id, b.base + a.k, a.actor_id,
          CASE WHEN a.is_staff THEN 'staff' ELSE 'customer' END, 'text', a.content,
-         a.client_msg_id,
-         CASE WHEN a.room_type = 'customer' AND NOT a.is_staff THEN 'pending' ELSE 'none' END,
-         0, a.now
+         a.client_msg_id, {rules.automation_state_sql("a.room_type", "a.is_staff")}, 0, a.now
   FROM accepted a JOIN bumped b ON b.id = a.room_id
   ORDER BY a.room_id, a.k
   RETURNING id, room_id, seq
 )
 SELECT a.ord, ins.id, ins.seq, a.room_type,
-       a.is_staff AND a.k_as_sender_type = 1 AND a.room_type = 'customer'
-         AND a.room_status = 'waiting_for_staff'
+       {rules.reopens_sql("a.is_staff AND a.k_as_sender_type = 1", "a.room_type",
+                          "a.room_status")}
 FROM accepted a JOIN bumped b ON b.id = a.room_id
 JOIN inserted ins ON ins.room_id = a.room_id AND ins.seq = b.base + a.k
 """
-# A staff reply answers a customer who was waiting: the room is open again.
-REOPEN_SQL = (
-    "UPDATE rooms SET status = 'open', waiting_since = NULL, escalation_reminded_at = NULL"
-    " WHERE id = :room_id AND status = 'waiting_for_staff'"
-)
 
 
 @dataclass(slots=True)
@@ -189,8 +171,6 @@ class MessageWriter:
         # :name). PostgreSQL stores the batch in one statement (psycopg2 takes %(name)s; the
         # statement has no literal % that would need doubling).
         sqlite = dialect.name == "sqlite"
-        self._claim_customer = CLAIM_SQL.format(visible=VISIBLE_TO_CUSTOMER + NOT_REPEATED)
-        self._claim_staff = CLAIM_SQL.format(visible=VISIBLE_TO_STAFF + NOT_REPEATED)
         self._batch = None if sqlite else re.sub(r"(?<!:):(\w+)", r"%(\1)s", BATCH_SQL)
         self._bind_time = TZDateTime.dialect_impl(dialect).bind_processor(dialect)
 
@@ -255,15 +235,27 @@ class MessageWriter:
         with self._engine.connect() as conn:
             return self._store_all(conn, batch)
 
+    def store_in(self, conn: Connection, batch: list[PendingSend]) -> list[StoredSend | None]:
+        """Store the batch in the transaction ``conn`` has open, as :meth:`store_batch`
+        does; the caller commits (a message with attachments links them first). A uniqueness
+        race raises ``IntegrityError``; the caller rolls back."""
+        return self._store_on(conn, batch)
+
     def _store_all(self, conn: Connection, batch: list[PendingSend]) -> list[StoredSend | None]:
         with conn.begin():
-            cursor = conn.connection.driver_connection.cursor()
-            try:
-                if self._batch is not None:
-                    return self._store_in_one_statement(cursor, batch)
-                return self._store_send_by_send(cursor, batch)
-            finally:
-                cursor.close()
+            return self._store_on(conn, batch)
+
+    def _store_on(self, conn: Connection, batch: list[PendingSend]) -> list[StoredSend | None]:
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            if self._batch is not None:
+                return self._store_in_one_statement(cursor, batch)
+            return self._store_send_by_send(cursor, batch)
+        except self._engine.dialect.loaded_dbapi.IntegrityError as exc:
+            # The driver's own error, raised as SQLAlchemy's for callers to catch one type.
+            raise IntegrityError(None, None, exc) from exc
+        finally:
+            cursor.close()
 
     def _store_send_by_send(self, cursor: Any, batch: list[PendingSend]
                             ) -> list[StoredSend | None]:
@@ -298,22 +290,21 @@ class MessageWriter:
 
     def _store(self, cursor: Any, item: PendingSend) -> StoredSend | None:
         params = {"now": self._created_at(item), "room_id": item.room_id, "actor_id": item.actor_id,
+                  "is_staff": item.is_staff, "business_id": item.business_id,
                   "client_msg_id": item.client_msg_id, "sender_type": item.sender_type,
                   "content": item.content}
-        if item.is_staff:
-            params["business_id"] = item.business_id
-        cursor.execute(self._claim_staff if item.is_staff else self._claim_customer, params)
+        cursor.execute(CLAIM_SQL, params)
         claimed = cursor.fetchone()
         if claimed is None:
             return None
         seq, room_type, status = claimed
-        params.update(seq=seq, automation_state="pending" if room_type == "customer"
-                      and not item.is_staff else "none")
+        params.update(seq=seq, automation_state=str(rules.automation_state(
+            room_type, item.sender_type)))
         cursor.execute(INSERT_SQL, params)
         message_id = cursor.fetchone()[0]
         reopened = False
-        if item.is_staff and room_type == "customer" and status == "waiting_for_staff":
-            cursor.execute(REOPEN_SQL, {"room_id": item.room_id})
+        if rules.reopens(room_type, status, item.is_staff):
+            cursor.execute(rules.REOPEN_SQL, {"room_id": item.room_id})
             reopened = cursor.rowcount == 1
         return StoredSend(id=message_id, seq=seq, room_type=room_type, reopened=reopened)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -19,21 +20,41 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import JSONType, TZDateTime, db, iso, utcnow
 
-ROOM_TYPES = ("customer", "staff")
-ROOM_STATUSES = ("open", "waiting_for_staff", "closed")
+
+class RoomType(StrEnum):
+    CUSTOMER = "customer"  # a customer's conversation with a business
+    STAFF = "staff"  # staff of one business among themselves
+
+
+class RoomStatus(StrEnum):
+    OPEN = "open"
+    WAITING = "waiting_for_staff"  # escalated: a customer waits for a person
+    CLOSED = "closed"  # read-only
+
+
+class AutomationState(StrEnum):
+    """Where a message stands with the automation (welcome, FAQ, offline, escalation)."""
+
+    NONE = "none"  # not a customer's message in a customer room: nothing to do
+    PENDING = "pending"  # stored, its automation not done yet (infra.pending_work)
+    DONE = "done"
+    FAILED = "failed"
+
+
 SENDER_TYPES = ("customer", "staff", "bot")
 KINDS = ("text", "welcome", "offline", "faq", "escalation")
-AUTOMATION_STATES = ("none", "pending", "done", "failed")
-# What the automation made of a customer message (None: not automated, or not yet).
-OUTCOMES = ("answered", "suggested", "unanswered", "small_talk")
-FEEDBACK = ("helpful", "not_helpful")
+
+
+def one_of(column: str, values: tuple[str, ...] | type[StrEnum]) -> str:
+    """A CHECK constraint's text: the column holds one of the values."""
+    return f"{column} IN ({', '.join(repr(str(value)) for value in values)})"
 
 
 class Room(db.Model):
     __tablename__ = "rooms"
     __table_args__ = (
-        CheckConstraint("type IN ('customer', 'staff')", name="type"),
-        CheckConstraint("status IN ('open', 'waiting_for_staff', 'closed')", name="status"),
+        CheckConstraint(one_of("type", RoomType), name="type"),
+        CheckConstraint(one_of("status", RoomStatus), name="status"),
         # One open conversation per customer and business; closed ones may pile up.
         Index(
             "uq_rooms_open_customer",
@@ -88,13 +109,9 @@ class Message(db.Model):
         UniqueConstraint("sender_id", "client_msg_id", name="uq_messages_sender_client_msg_id"),
         # An automated reply carries a key (e.g. "welcome", "faq:<msg id>") unique in its room.
         UniqueConstraint("room_id", "dedup_key", name="uq_messages_room_dedup_key"),
-        CheckConstraint("sender_type IN ('customer', 'staff', 'bot')", name="sender_type"),
-        CheckConstraint(
-            "kind IN ('text', 'welcome', 'offline', 'faq', 'escalation')", name="kind"
-        ),
-        CheckConstraint(
-            "automation_state IN ('none', 'pending', 'done', 'failed')", name="automation_state"
-        ),
+        CheckConstraint(one_of("sender_type", SENDER_TYPES), name="sender_type"),
+        CheckConstraint(one_of("kind", KINDS), name="kind"),
+        CheckConstraint(one_of("automation_state", AutomationState), name="automation_state"),
         Index(
             "ix_messages_automation_pending",
             "automation_state",
@@ -131,9 +148,10 @@ class Message(db.Model):
     reply_to_id: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"),
         ForeignKey("messages.id", ondelete="SET NULL"))
+    # answered, suggested, unanswered or small_talk (None: not automated, or not yet).
     outcome: Mapped[str | None] = mapped_column(String(16))
     suggestions: Mapped[list | None] = mapped_column(JSONType)
-    feedback: Mapped[str | None] = mapped_column(String(16))
+    feedback: Mapped[str | None] = mapped_column(String(16))  # helpful or not_helpful
     feedback_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
