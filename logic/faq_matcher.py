@@ -1,38 +1,21 @@
 """Match a customer message to one of a business's FAQs, with a calibrated confidence.
 
-Each FAQ is seen through several views: word TF-IDF (stems, synonyms folded into concepts,
-unigrams + bigrams) and character n-gram TF-IDF per phrasing (question and alternatives), a
-whole-FAQ word document, its keywords, how much of the message its vocabulary covers, how
-much of its best phrasing the message covers (the reverse direction), the heaviest message
-term it lacks, how many topic words it leaves unexplained, whether it lacks an intent the
-message expresses (price, cancel, a problem report, ...), whether the kind of answer the
-message asks for (price, time, place, procedure, policy, ...; faq_lexicon.QUESTION_TYPES)
-agrees with the kinds the FAQ's phrasings ask for, and how much of the message is in words that
-only the FAQ's answer uses ("is physio covered by my insurance" -> "Do you accept health
-insurance?", answered "most policies cover ..."), and how close the message is in meaning to
-the FAQ's closest phrasing and to its answer (sentence vectors of the Universal Sentence
-Encoder, logic/faq_semantic.py: "how long till I get the photos back" is about receiving the
-photos, not about how long the shoot lasts). The answer and the meaning only support a match:
-an FAQ is a candidate through the words of its questions and keywords. A fixed linear score
-over these ranks FAQs; a logistic model over the leader's evidence (score, margin over the
-runner-up, coverage, coverage x reverse coverage, whether the message names a kind of animal
-or vehicle that no FAQ of the business mentions, answer coverage, its margin in meaning over
-the next FAQ, ...) turns it into the probability that the answer is right. Both
-sets of coefficients were fitted offline by bench/faq_calibrate.py on fourteen businesses
-(tests/data/faq_calibration*.json: physio, dog groomer, yoga studio, barber, vet, car garage,
-restaurant; faq_eval.json: salon; faq_independent_*.json: tattoo studio, driving school, swim
-school, escape rooms, home cleaning, nail salon): the confidence on the last six only, whose
-customer messages were written by someone who never saw the FAQs, as real customers write, and
-the ranking mostly on them (fitted on messages written with the FAQs in view the matcher was
-over-confident on such messages); regularisation chosen by leave-one-business-out average
-precision (ranking) and log-loss (confidence); nothing is trained at run time.
+Each FAQ is seen through several views of its phrasings, keywords and answer (word and
+character TF-IDF, coverage in both directions, intents, question types, sentence vectors); a
+fixed linear score over them ranks FAQs and a logistic model over the leader's evidence turns
+it into the probability that the answer is right. Both are fitted offline by
+training/faq_calibrate.py; nothing is trained at run time. Phrasings learned from customers are
+added to a built index without a rebuild (FaqIndex.with_phrasings). The longer account of the
+evidence and of how it was fitted is training/faq_matcher_history.md.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
@@ -40,6 +23,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from logic import faq_semantic
 from logic.faq_lexicon import INTENT_CONCEPTS
+from logic.faq_vectors import Postings, Vectoriser
 from logic.text_normalise import (
     QUALIFIERS,
     SUBJECTS,
@@ -53,7 +37,7 @@ from logic.text_normalise import (
     with_bigrams,
 )
 
-# --- Coefficients printed by bench/faq_calibrate.py (see the module docstring).
+# --- Coefficients printed by training/faq_calibrate.py (see the module docstring).
 RANK_FEATURES = ('word', 'char', 'doc', 'keyword', 'coverage', 'missing', 'intent_gap', 'rev',
                  'uncovered', 'type_agree', 'type_clash', 'ans_cover', 'sem', 'sem_ans')
 RANK_WEIGHTS = np.array([-0.0055, -0.0017, 0.0313, 0.1252, 0.1257, -0.0281, -0.0033, -0.0069,
@@ -71,6 +55,8 @@ _EVIDENCE = ("word", "char", "doc", "keyword", "coverage")
 QUALIFIER_WEIGHT = 0.3  # context words ("on saturday", "for my mum") count this much in coverage
 CHAR_NGRAMS = (3, 5)
 DEFAULT_THRESHOLD = 0.70
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -108,53 +94,8 @@ def _identity(tokens: list[str]) -> list[str]:
     return tokens
 
 
-class _Vectoriser:
-    """TF-IDF fitted by scikit-learn, applied to single messages without its per-call overhead."""
-
-    def __init__(self, vectoriser: TfidfVectorizer) -> None:
-        self.vocab: dict[str, int] = vectoriser.vocabulary_
-        self.idf: np.ndarray = vectoriser.idf_
-
-    def vector(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        counts: dict[int, int] = {}
-        for tok in tokens:
-            j = self.vocab.get(tok)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        if not counts:
-            return np.empty(0, dtype=np.int64), np.empty(0)
-        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=float, count=len(counts))
-        vals = (1.0 + np.log(tf)) * self.idf[idx]  # sublinear tf, as fitted
-        return idx, vals / np.linalg.norm(vals)
-
-
-class _Postings:
-    """Term -> (row, value) lists of a sparse rows-by-terms matrix (its transpose as CSR).
-
-    Scoring a message gathers only the postings of its own terms with plain numpy, which
-    is several times cheaper per call than scipy's sparse indexing; no per-FAQ Python loop.
-    """
-
-    def __init__(self, matrix: sparse.spmatrix) -> None:
-        t = sparse.csr_matrix(matrix).T.tocsr()
-        t.sort_indices()
-        self.n_rows = matrix.shape[0]
-        self.indptr, self.rows, self.data = t.indptr, t.indices, t.data
-
-    def gather(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(query-term position, row, value) for every posting of the given terms."""
-        starts, ends = self.indptr[idx], self.indptr[idx + 1]
-        lens = ends - starts
-        offsets = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
-        return np.repeat(np.arange(len(idx)), lens), self.rows[offsets], self.data[offsets]
-
-    def dot(self, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
-        """Every row's dot product with the sparse query (idx, vals)."""
-        if idx.size == 0:
-            return np.zeros(self.n_rows)
-        which, rows, data = self.gather(idx)
-        return np.bincount(rows, weights=data * vals[which], minlength=self.n_rows)
+def _intent_boost(term: str) -> float:
+    return INTENT_BOOST if term in INTENT_CONCEPTS else 1.0
 
 
 class FaqIndex:
@@ -219,25 +160,23 @@ class FaqIndex:
             char.fit(doc_chars)
         except ValueError:  # no FAQ has a single word we understand
             return
-        word.idf_ = word.idf_ * np.array(
-            [INTENT_BOOST if t in INTENT_CONCEPTS else 1.0 for t in word.get_feature_names_out()])
+        word.idf_ = word.idf_ * np.array([_intent_boost(t) for t in word.get_feature_names_out()])
         docs_w = word.transform(doc_terms)
-        self._word = _Vectoriser(word)
+        self._word = Vectoriser.fitted(word)
         self._terms = word.get_feature_names_out().tolist()
-        self._is_intent = np.array([t in INTENT_CONCEPTS for t in word.get_feature_names_out()])
-        self._char = _Vectoriser(char)
+        self._char = Vectoriser.fitted(char)
         self._char_analyser = char.build_analyzer()
         self._var_starts = np.array(var_starts)
-        self._var_word = _Postings(word.transform(var_terms))
-        self._var_char = _Postings(char.transform(var_chars))
-        self._doc_word = _Postings(docs_w)
+        self._var_word = Postings(word.transform(var_terms))
+        self._var_char = Postings(char.transform(var_chars))
+        self._doc_terms = doc_terms
+        self._doc_word = Postings(docs_w)
         # Which FAQs use each term at all (coverage), and which keyword phrases contain it.
-        self._has_term = _Postings((docs_w > 0).astype(float))
-        self._var_rev = _Postings(self._reverse_weights(var_unigrams))
-        self._is_qualifier = np.array([t in QUALIFIERS for t in word.get_feature_names_out()])
+        self._has_term = Postings((docs_w > 0).astype(float))
+        self._var_rev = Postings(self._reverse_weights(var_unigrams))
         rows = [r for r, terms in enumerate(kw_terms) for _ in terms]
         cols = [self._word.vocab[t] for terms in kw_terms for t in terms]
-        self._kw = _Postings(sparse.csr_matrix(
+        self._kw = Postings(sparse.csr_matrix(
             (np.ones(len(cols)), (rows, cols)), shape=(len(kw_terms), len(self._word.vocab))))
         self._kw_terms = [np.array([self._word.vocab[t] for t in terms]) for terms in kw_terms]
         self._kw_len = np.array([len(t) for t in kw_terms])
@@ -278,6 +217,74 @@ class FaqIndex:
                 vals += (w / w.sum()).tolist()
         return sparse.csr_matrix((vals, (rows, cols)),
                                  shape=(len(var_unigrams), len(self._word.vocab)))
+
+    def with_phrasings(self, added: Mapping[int, Sequence[str]]) -> FaqIndex:
+        """A new index whose FAQs also have these phrasings (FAQ id -> texts appended to its
+        alternative questions); this one is left as it is, for whoever still reads it.
+
+        Only the new texts are analysed and embedded, and their rows added: accepting a
+        phrasing learned from a customer costs milliseconds, not a rebuild. The fitted idf
+        of known terms stays until the next build (logic/faq_vectors.py)."""
+        pos = {faq.id: i for i, faq in enumerate(self._faqs)}
+        unknown = [faq_id for faq_id in added if faq_id not in pos]
+        if unknown:
+            raise KeyError(f"no FAQ {unknown[0]} in this index")
+        owners = [pos[faq_id] for faq_id, texts in added.items() for _ in texts]
+        texts = [t for ts in added.values() for t in ts]
+        faqs = list(self._faqs)
+        for faq_id, ts in added.items():
+            faq = faqs[pos[faq_id]]
+            faqs[pos[faq_id]] = replace(
+                faq, alternative_questions=(*faq.alternative_questions, *ts))
+        if not texts:
+            return self
+        if not self._ready:  # nothing was fitted yet: the new words may be the first ones
+            return FaqIndex.build(faqs)
+        new = copy.copy(self)
+        new._faqs = tuple(faqs)
+        words = [content_words(t) for t in texts]
+        unigrams = [to_terms(w) for w in words]
+        var_terms = [with_bigrams(t) for t in unigrams]
+        grams = [self._char_analyser(char_text(w)) for w in words]
+        n = len(faqs)
+        new._word, new_terms = self._word.extended(
+            (t for ts in var_terms for t in ts), n, _intent_boost)
+        new._terms = self._terms + new_terms
+        new._char, _ = self._char.extended((g for gs in grams for g in gs), n)
+        n_terms, n_grams = len(new._word.vocab), len(new._char.vocab)
+
+        # Each FAQ's phrasings stay together (the views take the max per FAQ with reduceat):
+        # the old rows of FAQ i, then its new ones (numbered after all old rows).
+        n_old = self._var_word.n_rows
+        old_counts = np.diff(np.r_[self._var_starts, n_old])
+        new_rows: list[list[int]] = [[] for _ in range(n)]
+        for k, owner in enumerate(owners):
+            new_rows[owner].append(n_old + k)
+        order = np.concatenate([
+            np.r_[np.arange(start, start + count), rows] for start, count, rows
+            in zip(self._var_starts, old_counts, new_rows, strict=True)]).astype(np.int64)
+        new._var_starts = np.r_[0, np.cumsum(old_counts + [len(r) for r in new_rows])[:-1]]
+        new._var_word = self._var_word.regrown(new._word.matrix(var_terms), order, n_terms)
+        new._var_char = self._var_char.regrown(new._char.matrix(grams), order, n_grams)
+        new._var_rev = self._var_rev.regrown(new._reverse_weights(unigrams), order, n_terms)
+        new._var_vec = np.vstack([self._var_vec, faq_semantic.embed_cached(texts)])[order]
+
+        # The whole-FAQ documents of the FAQs that grew (the others keep their rows).
+        new._doc_terms = list(self._doc_terms)
+        for owner, terms in zip(owners, var_terms, strict=True):
+            new._doc_terms[owner] = new._doc_terms[owner] + terms
+        changed = sorted(set(owners))
+        docs = new._word.matrix([new._doc_terms[i] for i in changed])
+        doc_order = np.arange(n)
+        doc_order[changed] = n + np.arange(len(changed))
+        new._doc_word = self._doc_word.regrown(docs, doc_order, n_terms)
+        new._has_term = self._has_term.regrown((docs > 0).astype(float), doc_order, n_terms)
+        new._kw = self._kw.regrown(sparse.csr_matrix((0, n_terms)), None, n_terms)
+        new._types = self._types.copy()
+        for owner, text in zip(owners, texts, strict=True):
+            new._types[owner] |= question_type_mask(text)
+        new._typos = self._typos.extended(w for ws in words for w in ws)
+        return new
 
     def evidence(self, text: str, vector: np.ndarray | None = None) -> Evidence | None:
         """Raw per-FAQ features for a message, or None when nothing in it is understood.
@@ -389,11 +396,21 @@ class FaqIndex:
 
     def rank(self, text: str, limit: int = 5, vector: np.ndarray | None = None
              ) -> list[Candidate]:
-        """Up to `limit` FAQs with any evidence for the message, most confident first."""
+        """Up to `limit` FAQs with any evidence for the message, most confident first.
+
+        A message the matcher fails on gets no FAQ (and the failure is logged), so the
+        conversation goes on to a person; rank_strict() is the same without that guard."""
         try:
-            ev = self.evidence(text, vector)
+            return self.rank_strict(text, limit, vector)
         except Exception:  # noqa: BLE001 - a chat message must never break the caller
+            log.exception("FAQ matcher failed on a message of %d characters",
+                          len(text) if isinstance(text, str) else -1)
             return []
+
+    def rank_strict(self, text: str, limit: int = 5, vector: np.ndarray | None = None
+                    ) -> list[Candidate]:
+        """As rank(), raising whatever the matcher raises (for tests of bad input)."""
+        ev = self.evidence(text, vector)
         if ev is None or limit <= 0:
             return []
         score = ev.features @ RANK_WEIGHTS
@@ -479,7 +496,10 @@ def is_small_talk(text: str) -> bool:
     not small talk (there is nothing to reply to); text in a script we cannot read is not
     either, so a person gets to see it.
     """
+    if not isinstance(text, str):
+        return False
     try:
-        return is_small_talk_text(text) if isinstance(text, str) else False
-    except Exception:  # noqa: BLE001 - never fail on user input
+        return is_small_talk_text(text)
+    except Exception:  # noqa: BLE001 - never fail on user input; tests call the inner function
+        log.exception("small-talk check failed on a message of %d characters", len(text))
         return False

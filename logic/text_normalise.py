@@ -152,7 +152,10 @@ class TypoFixer:
         self.known: set[str] = set()
         self._stems: set[str] = set()
         self._deletes: dict[str, str] = {}
-        for word in sorted(set(vocabulary)):
+        self._add(vocabulary)
+
+    def _add(self, vocabulary: Iterable[str]) -> None:
+        for word in sorted(set(vocabulary) - self.known):
             if word.isupper():
                 continue
             self.known.add(word)
@@ -160,6 +163,18 @@ class TypoFixer:
             if len(word) >= self.MIN_LEN - 1:
                 for variant in self._variants(word):
                     self._deletes.setdefault(variant, word)
+
+    def extended(self, vocabulary: Iterable[str]) -> TypoFixer:
+        """A fixer that also knows these words (this one is unchanged); a word already
+        known keeps the typos it fixes."""
+        words = set(vocabulary) - self.known
+        if not words:
+            return self
+        grown = TypoFixer(())
+        grown.known, grown._stems = set(self.known), set(self._stems)
+        grown._deletes = dict(self._deletes)
+        grown._add(words)
+        return grown
 
     @staticmethod
     def _variants(word: str) -> list[str]:
