@@ -142,12 +142,16 @@ def _view(business: Business, now: datetime) -> _BusinessView:
 
 def _score(questions: list[_Question], views: dict[int, _BusinessView]) -> None:
     asked = [q for q in questions if not is_small_talk(q.content)]
-    if not asked:
-        return
-    vectors = faq_semantic.embed([q.content for q in asked])
-    for q, vector in zip(asked, vectors, strict=True):
-        view = views[q.business_id]
+    for q in asked:
         q.asked = True
+    # A business without active FAQs has nothing to match: its questions go to a person
+    # without the cost of the sentence encoder (the largest share of a worker's CPU).
+    scored = [q for q in asked if views[q.business_id].answers]
+    if not scored:
+        return
+    vectors = faq_semantic.embed([q.content for q in scored])
+    for q, vector in zip(scored, vectors, strict=True):
+        view = views[q.business_id]
         ranked = view.index.rank(q.content, limit=SUGGESTIONS, vector=vector)
         q.match = answer(ranked, view.faq_threshold)
         if q.match is None and ranked and ranked[0].confidence >= view.suggestion_floor:

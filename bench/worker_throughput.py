@@ -552,7 +552,17 @@ def run(o: argparse.Namespace, tmp: Path, stack: ExitStack) -> dict[str, Any]:
     t_ready = wait_ready(worker, timeout=120)
     cpu_ready = group_cpu(worker.pid)
     log(f"worker ready {t_ready - t_start:.2f} s after start ({cpu_ready:.2f} CPU s); draining")
+    profiler = None
+    if o.profile:  # py-spy (not a requirement: pip install py-spy) over the whole drain
+        profiler = subprocess.Popen(
+            ["py-spy", "record", "--subprocesses", "--nonblocking", "--format", "raw",
+             "--rate", "200", "--pid", str(worker.pid), "--output", o.profile],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t_done, states, progress = drain(db, worker, pending, timeout=o.timeout)
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=30)
+        log(f"profile (collapsed stacks) in {o.profile}")
     cpu_done = group_cpu(worker.pid)
     bots = db.bot_kinds()
     problems = worker.problems()
@@ -632,6 +642,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="seconds the drain may take [max(120, messages / 10)]")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--json", default=None, help="also write the figures to this file")
+    p.add_argument("--profile", default=None,
+                   help="record the worker with py-spy during the drain into this file "
+                        "(collapsed stacks)")
     p.add_argument("--keep-tmp", action="store_true", help="keep the logs and the SQLite file")
     o = p.parse_args(argv)
     if o.messages < 1 or o.rooms < 1 or o.messages < o.rooms:

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from actions import automation
 from models import AuditLog, Message, Notification, Room, db
 from tests import factories
+from tests.helpers import NAMESPACE as NS
 from web.extensions import socketio
 
-NS = "/realtime"
 WEEKDAYS_9_TO_17 = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
 
 
@@ -298,3 +298,37 @@ def test_escalation_reminder_once_during_hours(app, client, open_business, staff
         reminders = db.session.scalar(select(func.count()).select_from(AuditLog).where(
             AuditLog.type == "chat.escalation_reminder"))
     assert reminders == 1
+
+
+def test_a_business_without_faqs_escalates_without_running_the_encoder(
+        app, client, open_business, staff_online, monkeypatch):
+    from logic import faq_semantic
+    from tests.helpers.chat import silence_bots
+
+    business, _owner = open_business
+    question = "how can i cancel my appointment"
+    encoded: list[list[str]] = []  # the encoder's calls for customer messages
+    real_embed = faq_semantic.embed
+
+    def embed(texts):  # noqa: ANN001, ANN202
+        if question in texts:
+            encoded.append(list(texts))
+        return real_embed(texts)
+
+    monkeypatch.setattr(faq_semantic, "embed", embed)
+    customer = factories.register(client)
+    room_id = _room(client, business, customer)
+
+    _send(client, room_id, customer, question)
+    assert encoded == [[question]]  # the default FAQs are scored
+    assert "faq" in _kinds(app, room_id)
+
+    silence_bots(app, business["id"])  # every FAQ switched off
+    other = factories.register(client)
+    other_room = _room(client, business, other)
+    _send(client, other_room, other, question)
+    assert len(encoded) == 1  # nothing to match: the encoder is not run
+    with app.app_context():
+        assert db.session.get(Room, other_room).status == "waiting_for_staff"
+        escalated = db.session.scalars(select(AuditLog).where(AuditLog.type == "chat.escalated"))
+        assert other_room in [entry.data["room_id"] for entry in escalated]
