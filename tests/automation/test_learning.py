@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from logic.faq_matcher import FaqIndex
 from models import Faq, FaqProposal, Message, db
 from tests import factories
 from tests.helpers import assert_error
@@ -140,6 +141,35 @@ def test_staff_file_an_escalated_question_as_a_new_faq_or_a_phrasing(app, client
     _send(sock, room_id, "can my dog wait inside while I get my hair trimmed")
     answers = [e["message"] for e in _events(sock, "chat:faq-response")]
     assert faq["id"] in [a["faq_id"] for a in answers]
+
+
+def test_a_filed_phrasing_grows_the_index_and_an_edit_rebuilds_it(app, client, shop,
+                                                                 monkeypatch):
+    _business, owner, _customer, room_id, sock = shop
+    built = []
+    build = FaqIndex.build.__func__
+
+    def counting_build(cls, faqs):
+        built.append(len(faqs))
+        return build(cls, faqs)
+
+    monkeypatch.setattr(FaqIndex, "build", classmethod(counting_build))
+    question = _send(sock, room_id, PARKING)
+    assert len(built) == 1  # the business's first index in this process
+    parking = _faq_id(client, owner, "Is there parking")
+    assert client.post(f"{CHAT}/faqs/from-message", headers=owner.headers, json={
+        "message_id": question["id"], "faq_id": parking}).status_code == 200
+    sock.get_received(NS)
+    _send(sock, room_id, PARAPHRASE)
+    answers = [e["message"] for e in _events(sock, "chat:faq-response")]
+    assert [a["faq_id"] for a in answers] == [parking]
+    assert len(built) == 1  # grown by the filed question, not rebuilt
+    # Any other change to the FAQs builds the index afresh.
+    faq = client.get(f"{CHAT}/faqs", headers=owner.headers).get_json()["faqs"][0]
+    assert client.put(f"{CHAT}/faqs/{faq['id']}", headers=owner.headers,
+                      json={"answer": faq["answer"] + " (updated)"}).status_code == 200
+    _send(sock, room_id, "do you take apple pay")
+    assert len(built) == 2
 
 
 @pytest.mark.parametrize("body", [
