@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 MAX_ITEMS = 16  # ids per batched task: enough to share a transaction, few enough to spread
 MAX_QUEUED = 100_000  # beyond this the oldest are dropped (the sweep has them)
 GIVE_UP_AFTER = 30.0  # seconds of failed publishing before a batch is left to the sweep
-# Under load, at most one publish per LINGER seconds: the jobs queued meanwhile share its
-# tasks, so a worker gets fewer, larger batches (each task costs a broker round trip and
-# a transaction or three whatever its size). When idle, a job goes out at once.
+# Under load, batched jobs go out at most once per LINGER seconds: the ids queued meanwhile
+# share its tasks, so a worker gets fewer, larger batches (each task costs a broker round
+# trip and a transaction or three whatever its size). When idle, a job goes out at once,
+# and so does a job that is not batched (a notification): it cuts the linger short.
 LINGER = 0.02
 BACKOFF = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 
@@ -54,6 +55,7 @@ class TaskPublisher:
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
         self._last_publish = 0.0
+        self._unbatched = 0  # jobs queued that cut the linger short
         self.published = 0  # tasks handed to the broker (read by tests and benchmarks)
         self.dropped = 0
 
@@ -68,8 +70,9 @@ class TaskPublisher:
                                                 daemon=True)
                 self._thread.start()
             self._queue.append(job)
+            self._unbatched += not job.batched
             if len(self._queue) > MAX_QUEUED:
-                self._queue.popleft()
+                self._unbatched -= not self._queue.popleft().batched
                 self.dropped += 1
             self._wakeup.notify()
 
@@ -81,12 +84,15 @@ class TaskPublisher:
             with self._wakeup:
                 while not self._queue:
                     self._wakeup.wait()
-            # Let the jobs queued in the same hub turn join this batch, and under load
-            # those of the next LINGER seconds.
-            time.sleep(max(0.0, self._last_publish + LINGER - time.monotonic()))
+                # Under load, batched jobs wait for those of the next moments.
+                deadline = self._last_publish + LINGER
+                while not self._unbatched and (left := deadline - time.monotonic()) > 0:
+                    self._wakeup.wait(left)
+            time.sleep(0)  # let the jobs queued in the same hub turn join this batch
             with self._wakeup:
                 jobs = list(self._queue)
                 self._queue.clear()
+                self._unbatched = 0
             self._last_publish = time.monotonic()
             self._publish(merge(jobs))
 

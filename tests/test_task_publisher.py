@@ -100,3 +100,19 @@ def test_under_load_jobs_wait_for_the_linger_and_share_a_task(
         publisher.submit(Job("auto", (item,), batched=True))
     _wait(lambda: len(batches) == 2)
     assert batches == [[("auto", ([1],))], [("auto", ([2, 3, 4, 5, 6],))]]
+
+
+def test_a_job_that_is_not_batched_cuts_the_linger_short(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notification does not wait for the automation's linger."""
+    monkeypatch.setattr(task_publisher, "LINGER", 30.0)
+    batches: list[list] = []
+    publisher = TaskPublisher(batches.append)
+    publisher.submit(Job("auto", (1,), batched=True))
+    _wait(lambda: len(batches) == 1)  # idle: out at once; the linger starts now
+    publisher.submit(Job("auto", (2,), batched=True))
+    time.sleep(0.2)
+    assert len(batches) == 1  # batched: waits for the linger
+    publisher.submit(Job("notify", (7,), batched=False))
+    _wait(lambda: len(batches) == 2, timeout=5.0)  # far less than the 30 s linger
+    assert batches[1] == [("notify", (7,)), ("auto", ([2],))]
