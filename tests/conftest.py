@@ -8,14 +8,13 @@ import socket
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+from tests.helpers.databases import create_pg_database, drop_pg_database, on_postgres
+from tests.processes import free_port
 
 _tmp = Path(tempfile.mkdtemp(prefix="chat-tests-"))
 os.environ.update(
@@ -30,42 +29,14 @@ os.environ.update(
 os.environ.pop("REDIS_URL", None)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _create_pg_database() -> tuple[str, str]:
-    import psycopg2
-
-    name = f"chat_test_{uuid.uuid4().hex[:10]}"
-    conn = psycopg2.connect(f"{PG_SERVER}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return name, f"{PG_SERVER}/{name}"
-
-
-def _drop_pg_database(name: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(f"{PG_SERVER}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
-
-
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A fresh database for the whole session, migrated to the newest revision."""
-    if os.environ.get("TEST_DATABASE", "sqlite") == "postgres":
-        name, url = _create_pg_database()
+    if on_postgres():
+        name, url = create_pg_database()
         os.environ["DATABASE_URL"] = url
         yield url
-        _drop_pg_database(name)
+        drop_pg_database(name)
     else:
         url = f"sqlite:///{_tmp / 'test.db'}"
         os.environ["DATABASE_URL"] = url
@@ -157,6 +128,24 @@ def redis_server() -> Iterator[str]:
     proc.terminate()
     proc.wait(timeout=10)
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def presence_store(request):
+    """Run a test against the in-process presence store and the Redis one."""
+    from infra import presence
+
+    if request.param == "redis":
+        import redis
+
+        url = request.getfixturevalue("redis_server")
+        redis.Redis.from_url(url).flushdb()
+        presence.configure(url)
+        yield presence.store()
+        presence.configure(None)
+    else:
+        presence.configure(None)
+        yield presence.store()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -74,6 +74,33 @@ def staff(client, owner: Account, name: str | None = None) -> Account:
     return login(client, email)
 
 
+@dataclass
+class Shop:
+    """A business with its owner and a staff member; a second staff member on first use."""
+
+    client: object
+    business: dict
+    owner: Account
+    staff: Account
+    _colleague: Account | None = None
+
+    @property
+    def id(self) -> int:
+        return self.business["id"]
+
+    @property
+    def colleague(self) -> Account:
+        # Made on first use: every account costs two password hashes.
+        if self._colleague is None:
+            self._colleague = staff(self.client, self.owner)
+        return self._colleague
+
+
+def shop(client, name: str = "Studio", hours: dict | None = None) -> Shop:
+    made, owner = business(client, name=name, hours=hours)
+    return Shop(client, made, owner, staff(client, owner))
+
+
 ALWAYS_OPEN = {
     day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 }

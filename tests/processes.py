@@ -1,7 +1,8 @@
-"""Real processes for tests: start, stop, wait until they answer, and a small JSON client
-for their REST API. Used by the live-stack tests and the chat concurrency tests."""
+"""Real processes for tests: a free port, start, stop, wait until they answer, and a small
+JSON client for their REST API. Used by the live-stack tests and the chat concurrency tests."""
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @dataclass

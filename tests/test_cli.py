@@ -9,8 +9,7 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import ROOT
-from tests.processes import BIN
+from tests.processes import BIN, ROOT
 
 OWNER = ["create-owner", "--email", "Ann@Nails.example", "--name", "Ann Lee",
          "--business", "Ann's Nails", "--timezone", "Europe/Paris",

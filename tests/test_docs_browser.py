@@ -16,8 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import free_port
-from tests.processes import BIN, start_process, stop_process, wait_for_url
+from tests.processes import BIN, free_port, start_process, stop_process, wait_for_url
 from tests.services import missing
 
 CHROMIUM_FLAGS = [

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from tests.conftest import _create_pg_database, _drop_pg_database
+from tests.helpers.databases import create_pg_database, drop_pg_database
 
 
 @contextmanager
@@ -55,9 +55,9 @@ def _database_kinds() -> list[str]:
 def empty_database_url(request) -> Iterator[str]:
     """A database with no tables at all, apart from the session one."""
     if request.param == "postgres":
-        name, url = _create_pg_database()
+        name, url = create_pg_database()
         yield url
-        _drop_pg_database(name)
+        drop_pg_database(name)
     else:
         with tempfile.TemporaryDirectory(prefix="migrations-") as tmp:
             yield f"sqlite:///{Path(tmp) / 'fresh.db'}"

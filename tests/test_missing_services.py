@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.processes import ROOT
 
 NEEDS_REDIS = '''
 def test_uses_the_session_redis(redis_server):
@@ -16,7 +16,7 @@ def test_uses_the_session_redis(redis_server):
 
 
 def test_uses_a_restartable_redis(tmp_path):
-    from tests.realtime.conftest import RedisServer
+    from tests.helpers.cluster import RedisServer
 
     RedisServer(tmp_path)
 '''

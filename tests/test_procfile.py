@@ -16,8 +16,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import ROOT, free_port
-from tests.processes import BIN
+from tests.processes import BIN, ROOT, free_port
 
 PROCESS_TYPES = ("web", "release", "worker", "notifier", "beat", "flower")
 

@@ -8,10 +8,9 @@ import pytest
 from actions import events
 from infra import presence
 from tests.factories import Account, business, register, staff
+from tests.helpers import NAMESPACE as NS
 from tests.test_auth import BAD_TOKEN_KINDS, bad_access_token, bearer
 from web.extensions import socketio
-
-NS = "/realtime"
 
 Connect = Callable[..., object]
 
@@ -32,22 +31,6 @@ def connect(app) -> Iterator[Connect]:
     for sock in opened:
         if sock.is_connected(NS):
             sock.disconnect(NS)
-
-
-@pytest.fixture(params=["memory", "redis"])
-def presence_store(request):
-    """Run a test against the in-process presence store and the Redis one."""
-    if request.param == "redis":
-        import redis
-
-        url = request.getfixturevalue("redis_server")
-        redis.Redis.from_url(url).flushdb()
-        presence.configure(url)
-        yield presence.store()
-        presence.configure(None)
-    else:
-        presence.configure(None)
-        yield presence.store()
 
 
 def _rooms(sock) -> set[str]:

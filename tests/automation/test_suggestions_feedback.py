@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 
 from models import FaqProposal, Message, Notification, Room, db
 from tests import factories
+from tests.helpers import NAMESPACE as NS
 from web.extensions import socketio
 
-NS = "/realtime"
 CANCEL = "how can i cancel my appointment"  # answered by the default cancel FAQ
 UNKNOWN = "can my dog wait inside while I get my fringe trimmed"
 

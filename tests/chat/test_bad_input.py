@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-from tests.chat.conftest import (
+from tests.helpers import NAMESPACE as NS
+from tests.helpers.chat import (
     CHAT,
     error_code,
     get_room,
@@ -83,7 +84,7 @@ def test_a_socket_payload_that_is_not_an_object_is_refused(connect, customer, ro
         for event in ("chat:send-message", "chat:join-room", "chat:read-messages",
                       "chat:typing", "chat:leave-room"):
             assert refused(sock, event, payload)["code"] == "invalid_input", (event, payload)
-    assert sock.is_connected("/realtime")  # a bad payload does not cost the connection
+    assert sock.is_connected(NS)  # a bad payload does not cost the connection
 
 
 def test_content_longer_than_the_limit_is_refused(client, connect, customer, room, unchanged,
@@ -161,7 +162,7 @@ def test_a_bad_after_seq_on_join_is_refused_and_joins_nothing(client, connect, c
         error = refused(sock, "chat:join-room", {"room_id": room["id"], "after_seq": after_seq})
         assert error["code"] == "invalid_input", after_seq
     send(client, customer, room["id"], "not for you")
-    assert sock.get_received("/realtime") == []
+    assert sock.get_received(NS) == []
 
 
 def test_staff_room_create_with_bad_shapes_is_400(app, client, shop):
@@ -206,12 +207,12 @@ def test_socket_sends_over_the_limit_are_refused_with_retry_after(app, client, c
     send(client, customer, room["id"], "rest 1")  # REST and socket share one budget
     for i in range(2):
         ok(sock, "chat:send-message", {"room_id": room["id"], "content": f"socket {i}"})
-    sock.get_received("/realtime")
+    sock.get_received(NS)
 
     error = refused(sock, "chat:send-message", {"room_id": room["id"], "content": "too many"})
 
     assert error["code"] == "rate_limited"
     assert isinstance(error["retry_after"], int) and 1 <= error["retry_after"] <= 60
     assert len(stored(app, room["id"])) == 3
-    assert sock.get_received("/realtime") == []  # nothing was emitted for the refused send
+    assert sock.get_received(NS) == []  # nothing was emitted for the refused send
     assert post_message(client, customer, room["id"], {"content": "rest 2"}).status_code == 429

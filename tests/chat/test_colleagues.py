@@ -2,8 +2,6 @@
 and who of them is online (the dashboard's list and presence dots)."""
 from __future__ import annotations
 
-from tests.chat.conftest import connect  # noqa: F401 - fixture
-
 
 def staff_list(client, who, business_id: int, expect: int = 200) -> dict:
     response = client.get(f"/api/businesses/{business_id}/staff", headers=who.headers)

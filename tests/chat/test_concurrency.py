@@ -18,7 +18,8 @@ import requests
 from sqlalchemy import select
 
 from tests import factories
-from tests.chat.conftest import (
+from tests.factories import Account
+from tests.helpers.chat import (
     CHAT,
     get_room,
     isolated_redis,
@@ -27,7 +28,6 @@ from tests.chat.conftest import (
     remote_room,
     room_count,
 )
-from tests.factories import Account
 from tests.processes import Api
 
 SENDERS = 8

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import pytest
 
 from tests import factories
-from tests.chat.conftest import (
+from tests.factories import Account, Shop
+from tests.helpers import NAMESPACE as NS
+from tests.helpers.chat import (
     CHAT,
-    Shop,
     drain,
     join,
     make_shop,
@@ -25,7 +26,6 @@ from tests.chat.conftest import (
     staff_room,
     stored,
 )
-from tests.factories import Account
 
 NOWHERE = 987_654_321  # an id no table holds
 
@@ -296,8 +296,8 @@ def test_events_of_one_business_never_reach_another(app, client, connect, shop, 
     event = client.post("/api/events", json={"type": "booking.created", "data": {}},
                         headers=other_shop.owner.headers)
     assert event.status_code == 202
-    b_staff_sock.disconnect("/realtime")
-    b_customer_sock.disconnect("/realtime")
+    b_staff_sock.disconnect(NS)
+    b_customer_sock.disconnect(NS)
 
     # Business B heard all of it (so the events were emitted) ...
     heard = {name for name, _ in received(b_watch)}

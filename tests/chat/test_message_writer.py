@@ -9,7 +9,7 @@ from infra import message_writer
 from infra.message_writer import MessageWriter, PendingSend, StoredSend
 from models.base import utcnow
 from tests import factories
-from tests.chat.conftest import (
+from tests.helpers.chat import (
     join,
     open_room,
     payloads,

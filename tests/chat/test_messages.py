@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 
 from tests import factories
-from tests.chat.conftest import (
+from tests.helpers.chat import (
     drain,
     error_code,
     get_room,

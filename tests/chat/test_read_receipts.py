@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.chat.conftest import (
+from tests.helpers.chat import (
     drain,
     get_room,
     join,

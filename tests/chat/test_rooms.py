@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests import factories
-from tests.chat.conftest import (
+from tests.helpers import NAMESPACE as NS
+from tests.helpers.chat import (
     CHAT,
     error_code,
     get_room,
@@ -77,7 +78,7 @@ def test_staff_hear_of_a_new_conversation_once(client, connect, shop, other_shop
     staff_sock, owner_sock = connect(shop.staff), connect(shop.owner)
     outsider_sock = connect(other_shop.staff)
     for sock in (staff_sock, owner_sock, outsider_sock):
-        sock.get_received("/realtime")
+        sock.get_received(NS)
 
     room = open_room(client, customer, shop.id, expect=201)
     open_room(client, customer, shop.id, expect=200)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chat.conftest import (
+from tests.helpers import NAMESPACE as NS
+from tests.helpers.chat import (
     drain,
     join,
     message_count,
@@ -152,7 +153,7 @@ def test_a_client_that_was_away_catches_up_without_dups_or_holes(client, connect
     join(staff_sock, room["id"])
     socket_send(staff_sock, room["id"], "before you left")
     seen += [p["message"] for p in payloads(sock, "chat:new-message")]
-    sock.disconnect("/realtime")
+    sock.disconnect(NS)
 
     missed = [socket_send(staff_sock, room["id"], f"while away {i}")["message"]
               for i in range(4)]

@@ -10,17 +10,8 @@ from sqlalchemy import select
 
 from infra.presence import RedisPresence, Socket
 from tests import factories
-from tests.chat.conftest import (
-    NS,
-    drain,
-    join,
-    make_shop,
-    ok,
-    open_room,
-    payloads,
-    received,
-    refused,
-)
+from tests.helpers import NAMESPACE as NS
+from tests.helpers.chat import drain, join, make_shop, ok, open_room, payloads, received, refused
 
 # --- typing --------------------------------------------------------------------------------------
 

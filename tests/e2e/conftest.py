@@ -1,104 +1,33 @@
 """The live stack: `python -m web.serve` and a Celery worker as real processes, on a fresh
-database and the session's private Redis, plus helpers to drive them over HTTP and Socket.IO.
+database and the session's private Redis (their parts are in tests/helpers/live.py).
 
 Process output goes to log files; a failing test that used the stack gets the tail of each
 log attached to its report.
 """
 from __future__ import annotations
 
-import os
-import queue
-import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import socketio
 
-from celeryconfig import ALL_QUEUES
-from tests.conftest import _create_pg_database, _drop_pg_database, free_port
-from tests.processes import (
-    BIN,
-    Api,
-    Process,
-    describe,
-    run_command,
-    start_process,
-    stop_process,
-    wait_for_url,
+from tests.helpers.databases import fresh_database
+from tests.helpers.live import (
+    EventRecorder,
+    LiveStack,
+    connect_socket,
+    stack_env,
+    start_web,
+    start_worker,
 )
-
-NAMESPACE = "/realtime"
-JWT_SECRET = "e2e-secret-key-that-is-long-enough-for-hs256"
-
-# Settings the unit-test session puts in os.environ for its in-process app; the stack's
-# processes get their own values (or the production defaults) instead.
-_TEST_SESSION_VARS = ("ASYNC_MODE", "DATABASE_URL", "INSTANCE_PATH", "UPLOAD_DIR", "REDIS_URL",
-                      "JWT_SECRET_KEY", "LOG_LEVEL", "RATE_LIMIT_MESSAGES", "RATE_LIMIT_AUTH",
-                      "PORT", "AUTO_MIGRATE", "FLASK_APP")
-
-
-# --------------------------------------------------------------------------- the stack
-
-
-@dataclass
-class LiveStack:
-    base_url: str
-    env: dict[str, str]
-    processes: list[Process] = field(default_factory=list)
-
-    def process(self, name: str) -> Process:
-        return next(p for p in self.processes if p.name == name)
-
-    def output(self) -> str:
-        return describe(self.processes)
-
-
-def stack_env(database_url: str, redis_url: str, instance: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _TEST_SESSION_VARS}
-    env.update(
-        PORT=str(port),
-        HOST="127.0.0.1",
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        JWT_SECRET_KEY=JWT_SECRET,
-        INSTANCE_PATH=str(instance),
-        UPLOAD_DIR=str(instance / "uploads"),
-        LOG_LEVEL="WARNING",
-        # Tests register several accounts from one address within a minute.
-        RATE_LIMIT_AUTH="1000/minute",
-        RATE_LIMIT_MESSAGES="1000/minute",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def start_web(env: dict[str, str], instance: Path, name: str = "web") -> Process:
-    """``python -m web.serve`` with ``env`` (not waited for: see wait_for_url)."""
-    return start_process(name, [str(BIN / "python"), "-m", "web.serve"], env, instance)
-
-
-def start_worker(env: dict[str, str], instance: Path, name: str = "worker") -> Process:
-    """One solo Celery worker on every queue, under a node name of its own."""
-    return start_process(
-        name,
-        [str(BIN / "celery"), "-A", "workers.entry", "worker", "-Q", ALL_QUEUES,
-         "--pool=solo", "-c", "1", "--loglevel=WARNING", "--without-gossip",
-         "--without-mingle", "-n", f"{name}-{uuid.uuid4().hex[:8]}@%h"],
-        env, instance)
+from tests.processes import BIN, Api, free_port, run_command, stop_process, wait_for_url
 
 
 @pytest.fixture(scope="module")
 def stack_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database of the kind the session tests run on."""
-    if os.environ.get("TEST_DATABASE", "sqlite") == "postgres":
-        name, url = _create_pg_database()
+    with fresh_database(tmp_path_factory.mktemp("e2e-db")) as url:
         yield url
-        _drop_pg_database(name)
-    else:
-        yield f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'chat.db'}"
 
 
 @pytest.fixture(scope="module")
@@ -124,54 +53,6 @@ def live_stack(stack_database: str, redis_server: str,
     finally:
         for process in stack.processes:
             stop_process(process)
-
-
-
-# --------------------------------------------------------------------------- clients
-
-
-class EventRecorder:
-    """Collects server events a Socket.IO client receives, for tests to wait on."""
-
-    def __init__(self, client: socketio.Client, names: Sequence[str],
-                 namespace: str = NAMESPACE) -> None:
-        self._queue: queue.Queue[tuple[str, object]] = queue.Queue()
-        self.seen: list[tuple[str, object]] = []
-        for name in names:
-            client.on(name, self._handler(name), namespace=namespace)
-
-    def _handler(self, name: str) -> Callable[..., None]:
-        def record(data: object = None, *_rest: object) -> None:
-            self._queue.put((name, data))
-
-        return record
-
-    def wait_for(self, name: str, predicate: Callable[[object], bool] = lambda _: True,
-                 timeout: float = 10.0) -> object:
-        """The first ``name`` event whose payload satisfies ``predicate``, within ``timeout``."""
-        for seen_name, data in self.seen:
-            if seen_name == name and predicate(data):
-                return data
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                seen_name, data = self._queue.get(timeout=left)
-            except queue.Empty:
-                break
-            self.seen.append((seen_name, data))
-            if seen_name == name and predicate(data):
-                return data
-        raise AssertionError(f"no matching {name!r} within {timeout} s; got {self.seen!r}")
-
-
-def connect_socket(base_url: str, token: str | None, events: Sequence[str] = (),
-                   ) -> tuple[socketio.Client, EventRecorder]:
-    """A websocket client on /realtime (reconnection off, so a refusal is final)."""
-    client = socketio.Client(reconnection=False)
-    recorder = EventRecorder(client, list(events))
-    client.connect(base_url, namespaces=[NAMESPACE], transports=["websocket"],
-                   auth={"token": token} if token is not None else None, wait_timeout=10)
-    return client, recorder
 
 
 @pytest.fixture

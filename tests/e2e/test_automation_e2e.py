@@ -25,14 +25,16 @@ import socketio
 import sqlalchemy as sa
 
 from celeryconfig import ALL_QUEUES
-from tests.conftest import _create_pg_database, _drop_pg_database, free_port
-from tests.e2e.conftest import NAMESPACE, EventRecorder, LiveStack, stack_env
 from tests.factories import ALWAYS_OPEN, NEVER_OPEN
+from tests.helpers import NAMESPACE
+from tests.helpers.databases import create_pg_database, drop_pg_database
+from tests.helpers.live import EventRecorder, LiveStack, stack_env
 from tests.processes import (
     BIN,
     Api,
     Process,
     describe,
+    free_port,
     run_command,
     start_process,
     stop_process,
@@ -331,7 +333,7 @@ def crash_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashStack
     after CELERY_VISIBILITY_TIMEOUT seconds."""
     pg_name = None
     if os.environ.get("TEST_DATABASE", "sqlite") == "postgres":
-        pg_name, database_url = _create_pg_database()
+        pg_name, database_url = create_pg_database()
     else:
         database_url = f"sqlite:///{tmp_path_factory.mktemp('crash-db') / 'chat.db'}"
     redis_dir = Path(tempfile.mkdtemp(prefix="redis-crash-"))
@@ -356,7 +358,7 @@ def crash_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashStack
         redis_proc.wait(timeout=10)
         shutil.rmtree(redis_dir, ignore_errors=True)
         if pg_name:
-            _drop_pg_database(pg_name)
+            drop_pg_database(pg_name)
 
 
 def _children(pid: int) -> list[int]:

@@ -16,9 +16,10 @@ import pytest
 import redis
 import socketio
 
-from tests.conftest import free_port
-from tests.e2e.conftest import (
-    NAMESPACE,
+from tests.factories import ALWAYS_OPEN
+from tests.helpers import NAMESPACE
+from tests.helpers.cluster import settle, wait_until
+from tests.helpers.live import (
     EventRecorder,
     LiveStack,
     connect_socket,
@@ -26,15 +27,14 @@ from tests.e2e.conftest import (
     start_web,
     start_worker,
 )
-from tests.factories import ALWAYS_OPEN
 from tests.processes import (
     BIN,
     Api,
+    free_port,
     run_command,
     stop_process,
     wait_for_url,
 )
-from tests.realtime.conftest import settle, wait_until
 from tests.tcp_proxy import TcpProxy
 
 REDIS_DB = 3

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import free_port
-from tests.e2e.conftest import NAMESPACE, LiveStack
-from tests.processes import BIN, Api, start_process, stop_process, wait_for_url
+from tests.helpers import NAMESPACE
+from tests.helpers.live import LiveStack
+from tests.processes import BIN, Api, free_port, start_process, stop_process, wait_for_url
 
 PASSWORD = "correct-horse-battery"
 CHAT_EVENTS = ["chat:new-message", "chat:user-typing", "presence:update"]

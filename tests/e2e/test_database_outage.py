@@ -12,18 +12,12 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.conftest import PG_SERVER, _create_pg_database, _drop_pg_database, free_port
-from tests.e2e.conftest import (
-    NAMESPACE,
-    LiveStack,
-    connect_socket,
-    stack_env,
-    start_web,
-    start_worker,
-)
 from tests.factories import ALWAYS_OPEN
-from tests.processes import BIN, Api, run_command, stop_process, wait_for_url
-from tests.realtime.conftest import wait_until
+from tests.helpers import NAMESPACE
+from tests.helpers.cluster import wait_until
+from tests.helpers.databases import PG_SERVER, create_pg_database, drop_pg_database
+from tests.helpers.live import LiveStack, connect_socket, stack_env, start_web, start_worker
+from tests.processes import BIN, Api, free_port, run_command, stop_process, wait_for_url
 from tests.tcp_proxy import TcpProxy
 
 REDIS_DB = 5
@@ -33,7 +27,7 @@ REDIS_DB = 5
 def pg_stack(redis_server: str, tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[tuple[LiveStack, TcpProxy]]:
     try:
-        name, direct_url = _create_pg_database()
+        name, direct_url = create_pg_database()
     except Exception as exc:  # noqa: BLE001 - the reason is reported
         pytest.skip(f"PostgreSQL is not reachable at {PG_SERVER}: {exc}")
     pg_port = int(PG_SERVER.rsplit(":", 1)[1])
@@ -56,7 +50,7 @@ def pg_stack(redis_server: str, tmp_path_factory: pytest.TempPathFactory
         for process in stack.processes:
             stop_process(process)
         proxy.close()
-        _drop_pg_database(name)
+        drop_pg_database(name)
 
 
 def test_sends_fail_clearly_while_the_database_is_away_and_resume_after(pg_stack):

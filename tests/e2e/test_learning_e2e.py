@@ -3,9 +3,10 @@ the threshold, the customer's pick and "helpful", the proposal staff accept, and
 paraphrase answered by the worker; and a "not helpful" that escalates to staff at once."""
 from __future__ import annotations
 
-from tests.e2e.conftest import NAMESPACE, LiveStack
 from tests.e2e.test_automation_e2e import WAIT, _faq, _faq_answer, _open_chat, _send
 from tests.factories import ALWAYS_OPEN
+from tests.helpers import NAMESPACE
+from tests.helpers.live import LiveStack
 from tests.processes import Api
 
 # The seeded parking FAQ is this one's best match, under 0.70 but above the 0.30 floor.

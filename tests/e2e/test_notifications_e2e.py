@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import LiveStack
+from tests.helpers.live import LiveStack
 from tests.processes import Api
 
 PASSWORD = "correct-horse-battery"

@@ -12,11 +12,11 @@ import redis
 from celery import Celery
 
 from actions.messages import AUTOMATION_TASK
-from tests.conftest import free_port
-from tests.e2e.conftest import LiveStack, stack_env
+from tests.helpers.live import LiveStack, stack_env
 from tests.processes import (
     BIN,
     Api,
+    free_port,
     run_command,
     start_process,
     stop_process,

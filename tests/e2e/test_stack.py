@@ -7,8 +7,9 @@ import time
 import pytest
 import socketio
 
-from tests.e2e.conftest import NAMESPACE, LiveStack
 from tests.factories import ALWAYS_OPEN
+from tests.helpers import NAMESPACE
+from tests.helpers.live import LiveStack
 from tests.processes import Api
 
 

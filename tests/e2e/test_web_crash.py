@@ -12,9 +12,9 @@ import pytest
 import redis
 import socketio
 
-from tests.conftest import free_port
-from tests.e2e.conftest import NAMESPACE, LiveStack, connect_socket, stack_env, start_web
-from tests.processes import BIN, Api, run_command, stop_process, wait_for_url
+from tests.helpers import NAMESPACE
+from tests.helpers.live import LiveStack, connect_socket, stack_env, start_web
+from tests.processes import BIN, Api, free_port, run_command, stop_process, wait_for_url
 
 REDIS_DB = 6
 BURST = 60

@@ -6,7 +6,7 @@ from datetime import timedelta
 import time_machine
 
 from tests import factories
-from tests.notifications.helpers import post_event, set_rule
+from tests.helpers.notifications import post_event, set_rule
 
 
 def _logs(client, who, **params):

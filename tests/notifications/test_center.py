@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests import factories
-from tests.notifications.helpers import notifications, post_event, read, read_all, set_rule
+from tests.helpers.notifications import notifications, post_event, read, read_all, set_rule
 
 
 def _make(client, shop, n: int, type_: str = "booking.created") -> list[int]:

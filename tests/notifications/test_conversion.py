@@ -7,7 +7,7 @@ import time_machine
 from sqlalchemy.exc import OperationalError
 
 from actions.audit import WORK
-from tests.notifications.helpers import counts, notifications, post_event, set_rule
+from tests.helpers.notifications import counts, notifications, post_event, set_rule
 from workers.task_names import PROCESS_AUDIT_LOG as PROCESS
 from workers.task_names import SWEEP_PENDING_AUDIT_LOGS as SWEEP
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from tests import factories
-from tests.notifications.helpers import counts, post_event
+from tests.helpers.notifications import counts, post_event
 
 
 def test_event_is_recorded_for_the_callers_business(client, shop):

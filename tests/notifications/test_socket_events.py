@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.notifications.helpers import post_event, set_rule
-
-NS = "/realtime"
+from tests.helpers import NAMESPACE as NS
+from tests.helpers.notifications import post_event, set_rule
 
 
 @pytest.fixture

@@ -5,94 +5,13 @@ Without chromium or the playwright package the tests skip and say why; with CI=t
 """
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import _create_pg_database, _drop_pg_database, free_port
-from tests.processes import BIN, Api, Process, start_process, stop_process, wait_for_url
-from tests.services import in_ci, missing
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--no-first-run",
-                 "--disable-component-update", "--disable-sync"]
-PASSWORD = "demo-password-1"
-OWNER = "owner@demo.example"
-STAFF = "staff@demo.example"
-MAX_UPLOAD_MB = 1
-
-
-def chromium_path() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    missing("chromium", "the browser tests of the widget and dashboard")
-    raise AssertionError("unreachable")
-
-
-class Server:
-    """The web process of the tests; it can be stopped and started again on the same port and
-    database, which drops every socket the way a restart or a crash does."""
-
-    def __init__(self, tmp: Path, database_url: str | None = None) -> None:
-        self.tmp = tmp
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ, "PORT": str(self.port), "HOST": "127.0.0.1",
-            "INSTANCE_PATH": str(tmp / "instance"), "UPLOAD_DIR": str(tmp / "uploads"),
-            "DATABASE_URL": database_url or f"sqlite:///{tmp / 'pages.db'}",
-            "ASYNC_MODE": "eventlet",
-            "MAX_UPLOAD_MB": str(MAX_UPLOAD_MB), "RATE_LIMIT_AUTH": "1000/minute",
-            "RATE_LIMIT_MESSAGES": "1000/minute", "RATE_LIMIT_SOCKET_EVENTS": "2000/10 seconds",
-            "RATE_LIMIT_REGISTER": "1000/minute", "RATE_LIMIT_AUTH_IP": "5000/minute",
-            "PYTHONWARNINGS": "ignore::DeprecationWarning", "LOG_LEVEL": "WARNING",
-        }
-        self.env.pop("REDIS_URL", None)
-        self.process: Process | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        # --demo migrates and seeds (once; a restart finds the demo and changes nothing).
-        self.process = start_process(f"web{self.starts}", [str(BIN / "python"), "-m", "web.serve",
-                                                           "--demo"], self.env, self.tmp)
-        wait_for_url(f"{self.url}/healthz", [self.process])
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-
-
-@contextmanager
-def page_database() -> Iterator[str | None]:
-    """A fresh database of the kind the suite runs on: PostgreSQL in bin/test's PostgreSQL
-    pass, else None (the server's own SQLite file)."""
-    if os.environ.get("TEST_DATABASE", "sqlite") != "postgres":
-        yield None
-        return
-    name, url = _create_pg_database()
-    try:
-        yield url
-    finally:
-        _drop_pg_database(name)
-
-
-@contextmanager
-def running_server(tmp: Path, **env: str) -> Iterator[Server]:
-    with page_database() as database_url:
-        server = Server(tmp, database_url)
-        server.env.update(env)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+from tests.helpers.pages import CHROMIUM_ARGS, PageErrors, Server, chromium_path, running_server
+from tests.processes import Api
+from tests.services import in_ci
 
 
 @pytest.fixture(scope="session")
@@ -123,10 +42,6 @@ def browser():
 @pytest.fixture
 def api(pages_server: Server) -> Api:
     return Api(pages_server.url)
-
-
-class PageErrors(list):
-    """JavaScript errors of the pages of a test; a test fails if any happened."""
 
 
 @pytest.fixture

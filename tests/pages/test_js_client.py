@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.pages.conftest import Server, running_server
+from tests.helpers.pages import Server, running_server
 from tests.processes import ROOT
 from tests.services import in_ci, missing
 

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.pages.conftest import MAX_UPLOAD_MB, OWNER, PASSWORD, STAFF, Server
+from tests.helpers.pages import MAX_UPLOAD_MB, OWNER, PASSWORD, STAFF, Server
 from tests.processes import Api
 from tests.services import in_ci
 

@@ -5,11 +5,10 @@ import time
 
 import socketio
 
-from tests.conftest import free_port
-from tests.realtime.conftest import wait_until
+from tests.helpers import NAMESPACE as NS
+from tests.helpers.cluster import wait_until
+from tests.processes import free_port
 from web.socket_queue import RoomQueueManager
-
-NS = "/realtime"
 
 
 def test_an_emit_while_redis_is_down_reaches_local_sockets_and_never_raises() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.realtime.conftest import (
+from tests.helpers.cluster import (
     Cluster,
     conversation,
     join,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.realtime.conftest import (
+from tests.helpers.cluster import (
     Cluster,
     conversation,
     copies,

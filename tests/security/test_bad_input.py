@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chat.conftest import CHAT, ack, open_room, refused
 from tests.factories import PASSWORD, register
 from tests.helpers import assert_error
+from tests.helpers.chat import CHAT, ack, open_room, refused
 
 SURROGATE = "a\\ud800b"  # JSON text: a lone surrogate once decoded
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.chat.conftest import ack, history, join, open_room, post_message
-from tests.conftest import free_port
+from tests.helpers.chat import ack, history, join, open_room, post_message
+from tests.processes import free_port
 
 
 @pytest.fixture

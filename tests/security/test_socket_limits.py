@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
-from tests.chat.conftest import ack, join, open_room
+from tests.helpers.chat import ack, join, open_room
 
 
 @contextmanager

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.chat.conftest import NS, ack
 from tests.factories import Account, login, register
+from tests.helpers import NAMESPACE as NS
+from tests.helpers.chat import ack
 
 
 def bearer(token: str) -> dict:

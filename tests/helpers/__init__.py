@@ -1,5 +1,14 @@
-"""Assertions shared by the test modules."""
+"""What the test modules share: the contract's error shape and the Socket.IO namespace.
+
+The helpers of each area are the modules beside this one (``chat``, ``notifications``,
+``live`` for the live stack, ``cluster`` for the message queue's web processes, ``pages``,
+``databases``); the conftest files hold fixtures only.
+"""
 from __future__ import annotations
+
+from actions.events import NAMESPACE
+
+__all__ = ["NAMESPACE", "assert_error"]
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:
