@@ -11,11 +11,10 @@ evidence and of how it was fitted is training/faq_matcher_history.md.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -225,66 +224,16 @@ class FaqIndex:
         Only the new texts are analysed and embedded, and their rows added: accepting a
         phrasing learned from a customer costs milliseconds, not a rebuild. The fitted idf
         of known terms stays until the next build (logic/faq_vectors.py)."""
-        pos = {faq.id: i for i, faq in enumerate(self._faqs)}
-        unknown = [faq_id for faq_id in added if faq_id not in pos]
-        if unknown:
-            raise KeyError(f"no FAQ {unknown[0]} in this index")
-        owners = [pos[faq_id] for faq_id, texts in added.items() for _ in texts]
-        texts = [t for ts in added.values() for t in ts]
-        faqs = list(self._faqs)
-        for faq_id, ts in added.items():
-            faq = faqs[pos[faq_id]]
-            faqs[pos[faq_id]] = replace(
-                faq, alternative_questions=(*faq.alternative_questions, *ts))
-        if not texts:
-            return self
-        if not self._ready:  # nothing was fitted yet: the new words may be the first ones
-            return FaqIndex.build(faqs)
-        new = copy.copy(self)
-        new._faqs = tuple(faqs)
-        words = [content_words(t) for t in texts]
-        unigrams = [to_terms(w) for w in words]
-        var_terms = [with_bigrams(t) for t in unigrams]
-        grams = [self._char_analyser(char_text(w)) for w in words]
-        n = len(faqs)
-        new._word, new_terms = self._word.extended(
-            (t for ts in var_terms for t in ts), n, _intent_boost)
-        new._terms = self._terms + new_terms
-        new._char, _ = self._char.extended((g for gs in grams for g in gs), n)
-        n_terms, n_grams = len(new._word.vocab), len(new._char.vocab)
+        from logic import faq_growth
 
-        # Each FAQ's phrasings stay together (the views take the max per FAQ with reduceat):
-        # the old rows of FAQ i, then its new ones (numbered after all old rows).
-        n_old = self._var_word.n_rows
-        old_counts = np.diff(np.r_[self._var_starts, n_old])
-        new_rows: list[list[int]] = [[] for _ in range(n)]
-        for k, owner in enumerate(owners):
-            new_rows[owner].append(n_old + k)
-        order = np.concatenate([
-            np.r_[np.arange(start, start + count), rows] for start, count, rows
-            in zip(self._var_starts, old_counts, new_rows, strict=True)]).astype(np.int64)
-        new._var_starts = np.r_[0, np.cumsum(old_counts + [len(r) for r in new_rows])[:-1]]
-        new._var_word = self._var_word.regrown(new._word.matrix(var_terms), order, n_terms)
-        new._var_char = self._var_char.regrown(new._char.matrix(grams), order, n_grams)
-        new._var_rev = self._var_rev.regrown(new._reverse_weights(unigrams), order, n_terms)
-        new._var_vec = np.vstack([self._var_vec, faq_semantic.embed_cached(texts)])[order]
+        return faq_growth.with_phrasings(self, added)
 
-        # The whole-FAQ documents of the FAQs that grew (the others keep their rows).
-        new._doc_terms = list(self._doc_terms)
-        for owner, terms in zip(owners, var_terms, strict=True):
-            new._doc_terms[owner] = new._doc_terms[owner] + terms
-        changed = sorted(set(owners))
-        docs = new._word.matrix([new._doc_terms[i] for i in changed])
-        doc_order = np.arange(n)
-        doc_order[changed] = n + np.arange(len(changed))
-        new._doc_word = self._doc_word.regrown(docs, doc_order, n_terms)
-        new._has_term = self._has_term.regrown((docs > 0).astype(float), doc_order, n_terms)
-        new._kw = self._kw.regrown(sparse.csr_matrix((0, n_terms)), None, n_terms)
-        new._types = self._types.copy()
-        for owner, text in zip(owners, texts, strict=True):
-            new._types[owner] |= question_type_mask(text)
-        new._typos = self._typos.extended(w for ws in words for w in ws)
-        return new
+    def with_faqs(self, faqs: Sequence[FaqDoc]) -> FaqIndex:
+        """A new index that also has these FAQs, after its own (a new FAQ has the highest
+        id); this one is left as it is. Only the new FAQs' texts are analysed and embedded."""
+        from logic import faq_growth
+
+        return faq_growth.with_faqs(self, faqs)
 
     def evidence(self, text: str, vector: np.ndarray | None = None) -> Evidence | None:
         """Raw per-FAQ features for a message, or None when nothing in it is understood.

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from logic.faq_matcher import FaqIndex
+from infra.faq_index import growth
+from logic.faq_matcher import FaqDoc, FaqIndex
 from models import Faq, FaqProposal, Message, db
 from tests import factories
 from tests.helpers import assert_error
@@ -143,7 +144,7 @@ def test_staff_file_an_escalated_question_as_a_new_faq_or_a_phrasing(app, client
     assert faq["id"] in [a["faq_id"] for a in answers]
 
 
-def test_a_filed_phrasing_grows_the_index_and_an_edit_rebuilds_it(app, client, shop,
+def test_a_filed_phrasing_or_new_faq_grows_the_index_and_an_edit_rebuilds_it(app, client, shop,
                                                                  monkeypatch):
     _business, owner, _customer, room_id, sock = shop
     built = []
@@ -164,6 +165,16 @@ def test_a_filed_phrasing_grows_the_index_and_an_edit_rebuilds_it(app, client, s
     answers = [e["message"] for e in _events(sock, "chat:faq-response")]
     assert [a["faq_id"] for a in answers] == [parking]
     assert len(built) == 1  # grown by the filed question, not rebuilt
+    # A new FAQ saved from an escalated question grows it too, and answers the next asker.
+    unknown = _send(sock, room_id, UNKNOWN)
+    created = client.post(f"{CHAT}/faqs/from-message", headers=owner.headers, json={
+        "message_id": unknown["id"], "answer": "Dogs are welcome in the waiting area."})
+    assert created.status_code == 201
+    sock.get_received(NS)
+    _send(sock, room_id, "can my dog wait inside while I get my hair trimmed")
+    answers = [e["message"] for e in _events(sock, "chat:faq-response")]
+    assert [a["faq_id"] for a in answers] == [created.get_json()["faq"]["id"]]
+    assert len(built) == 1
     # Any other change to the FAQs builds the index afresh.
     faq = client.get(f"{CHAT}/faqs", headers=owner.headers).get_json()["faqs"][0]
     assert client.put(f"{CHAT}/faqs/{faq['id']}", headers=owner.headers,
@@ -293,3 +304,19 @@ def test_a_conversation_the_bot_answered_alone_counts_as_resolved(app, client, s
     today = client.get(f"{CHAT}/automation-stats?days=1",
                        headers=owner.headers).get_json()["days"][0]
     assert today["resolved_without_staff"] == 1 and today["escalations"] == 0
+
+
+def test_the_index_cache_grows_only_by_appended_phrasings_and_faqs():
+    a = FaqDoc(1, "Is there parking?", ("Where do I park?",), ("parking",), "Yes.")
+    b = FaqDoc(2, "Do you sell vouchers?", (), (), "Yes.")
+    c = FaqDoc(3, "Can I bring my dog?", (), (), "Yes.")
+    longer = FaqDoc(1, "Is there parking?", ("Where do I park?", "car park?"), ("parking",),
+                    "Yes.")
+    assert growth((a, b), (a, b)) == ({}, ())
+    assert growth((a, b), (longer, b, c)) == ({1: ("car park?",)}, (c,))
+    assert growth((a, b), (a, b, c)) == ({}, (c,))
+    assert growth((longer, b), (a, b)) is None  # a phrasing removed
+    assert growth((a, b), (a,)) is None  # an FAQ deleted or switched off
+    assert growth((a, c), (a, b, c)) is None  # one switched back on, between the others
+    edited = FaqDoc(2, "Do you sell gift vouchers?", (), (), "Yes.")
+    assert growth((a, b), (a, edited)) is None
