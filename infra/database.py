@@ -1,21 +1,31 @@
 """The database engine: connection options, and on SQLite one writer at a time.
 
 SQLite allows one writer per file. Inside a process the writers queue on a lock that
-yields to other green threads; between processes they wait with yielding sleeps. Without
-that, a transaction waiting for SQLite's lock sleeps inside the C library, blocking the
-eventlet hub, so the holder can never finish (a deadlock until busy_timeout).
+yields to other green threads; between processes (the web process, the workers) they
+queue on an exclusive ``flock`` of a file beside the database, taken before ``BEGIN
+IMMEDIATE``. A writer waiting for another process polls that lock every half millisecond,
+in a thread of its own under eventlet, so it takes the lock as soon as it is free without
+stopping the hub; SQLite's own busy handler would sleep inside the C library with the hub
+stopped (so the holder could never finish), and sleeps of growing length between retries
+leave the lock idle while the next writer sleeps. The kernel drops the lock of a process
+that dies.
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import sys
 import threading
 import time
+from collections.abc import Callable
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from infra import tx
+from infra.blocking import run_blocking
 from models import db
 
 
@@ -39,8 +49,10 @@ def _engine_options(database_url: str) -> dict:
 
 def _configure_sqlite(engine: Engine) -> None:
     # One writer at a time inside this process, queued on a lock that yields to other
-    # green threads. Other processes sharing the file still wait in _begin_immediate.
+    # green threads; then one across the processes sharing the file (WriterFileLock).
     writer = threading.Lock()
+    path = engine.url.database
+    file_lock = WriterFileLock(f"{path}-writer.lock") if path and path != ":memory:" else None
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -60,18 +72,25 @@ def _configure_sqlite(engine: Engine) -> None:
             # A read (tx.reading): a deferred BEGIN takes no lock in WAL mode.
             conn.connection.dbapi_connection.execute("BEGIN")
             return
-        if not writer.acquire(timeout=30):
+        if not writer.acquire(timeout=LOCK_TIMEOUT):
             raise TimeoutError("timed out waiting for the SQLite write lock")
         conn.info["holds_writer"] = True
         try:
+            if file_lock is not None:
+                file_lock.acquire()
             _begin_immediate(conn.connection.dbapi_connection)
         except BaseException:
             _release(conn)
             raise
 
+    def _release_both() -> None:
+        if file_lock is not None:
+            file_lock.release()
+        writer.release()
+
     def _release(conn) -> None:
         if conn.info.pop("holds_writer", False):
-            writer.release()
+            _release_both()
 
     event.listen(engine, "commit", _release)
     event.listen(engine, "rollback", _release)
@@ -80,11 +99,73 @@ def _configure_sqlite(engine: Engine) -> None:
     def on_checkin(_dbapi_connection, record):
         # A connection handed back mid-transaction is rolled back by the pool; free the lock.
         if record.info.pop("holds_writer", False):
-            writer.release()
+            _release_both()
 
 
-def _begin_immediate(dbapi_connection, timeout: float = 30.0) -> None:
-    """BEGIN IMMEDIATE, waiting for another process's write lock with yielding sleeps.
+LOCK_TIMEOUT = 30.0  # seconds a writer waits for the lock before its transaction fails
+POLL = 0.0005  # seconds between tries of another process's lock
+
+
+class WriterFileLock:
+    """An exclusive ``flock`` of one file, shared by every process that writes the database.
+
+    Held by at most one transaction of this process at a time (the caller holds the
+    in-process lock). Each process opens the file itself: a descriptor inherited over a
+    fork would share its lock with the parent.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._fd: int | None = None
+        self._pid = 0
+
+    def acquire(self, timeout: float = LOCK_TIMEOUT) -> None:
+        fd = self._descriptor()
+        if _try_lock(fd):
+            return
+        run_blocking(_wait_for_lock, fd, timeout)  # off the hub under eventlet
+
+    def release(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _descriptor(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            # Private like the database file and its WAL files.
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _wait_for_lock(fd: int, timeout: float) -> None:
+    sleep = _thread_sleep()
+    deadline = time.monotonic() + timeout
+    while not _try_lock(fd):
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out waiting for the SQLite write lock")
+        sleep(POLL)
+
+
+def _thread_sleep() -> Callable[[float], None]:
+    """A sleep that blocks only the calling OS thread (eventlet's would need the hub)."""
+    if "eventlet" in sys.modules:
+        from eventlet import patcher
+
+        return patcher.original("time").sleep
+    return time.sleep
+
+
+def _begin_immediate(dbapi_connection, timeout: float = LOCK_TIMEOUT) -> None:
+    """BEGIN IMMEDIATE, waiting with yielding sleeps for a write lock held by a process
+    that does not take the file lock (a command-line sqlite3, an old release).
 
     IMMEDIATE takes the write lock up front, so a read-then-write transaction waits
     for it here instead of failing with "database is locked" half-way.
