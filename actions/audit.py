@@ -2,10 +2,11 @@
 
 Two ways in: :func:`record_event` for code that runs beside the app (bookings,
 payments, the chat automation) and :func:`record_for` behind ``POST /api/events`` (the
-caller's business, staff only); :func:`list_for` reads back for ``GET /api/audit-logs``. Each new entry is converted into a notification by the worker
-task ``workers.activity_tasks.process_audit_log``; the entry keeps a ``processing_state``
-so the beat sweep finds what an enqueue or a worker lost (``infra.pending_work``, with
-this module's ``WORK``).
+caller's business, staff only); :func:`list_for` reads back for ``GET /api/audit-logs``.
+Each new entry is converted into a notification by the worker task
+``workers.activity_tasks.process_audit_log``; the entry keeps a ``processing_state`` so
+the beat sweep finds what an enqueue or a worker lost (``infra.pending_work``, with this
+module's ``WORK``).
 """
 from __future__ import annotations
 
