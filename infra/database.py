@@ -2,13 +2,13 @@
 
 SQLite allows one writer per file. Inside a process the writers queue on a lock that
 yields to other green threads; between processes (the web process, the workers) they
-queue on an exclusive ``flock`` of a file beside the database, taken before ``BEGIN
-IMMEDIATE``. A writer waiting for another process polls that lock every half millisecond,
-in a thread of its own under eventlet, so it takes the lock as soon as it is free without
-stopping the hub; SQLite's own busy handler would sleep inside the C library with the hub
-stopped (so the holder could never finish), and sleeps of growing length between retries
-leave the lock idle while the next writer sleeps. The kernel drops the lock of a process
-that dies.
+queue on a fair lock made of files beside the database, locked with ``flock``
+(:class:`WriterFileLock`), taken before ``BEGIN IMMEDIATE``. A writer waiting for
+another process polls it every half millisecond, in a thread of its own under eventlet,
+so it takes the lock as soon as it is its turn without stopping the hub. SQLite's own
+busy handler would sleep inside the C library with the hub stopped (so the holder could
+never finish), and retries with sleeps of growing length let a busy writer take the lock
+again and again while the others sleep. The kernel drops the locks of a process that dies.
 """
 from __future__ import annotations
 
@@ -107,34 +107,50 @@ POLL = 0.0005  # seconds between tries of another process's lock
 
 
 class WriterFileLock:
-    """An exclusive ``flock`` of one file, shared by every process that writes the database.
+    """An exclusive lock shared by every process that writes the database, and fair.
+
+    Two files locked with ``flock``: the lock and a turnstile in front of it. A process
+    takes the turnstile, then the lock, then lets the turnstile go; so a process that
+    waits for the lock holds the turnstile, and the holder, once done, cannot take the
+    lock straight back: it queues behind the waiter. Without the turnstile a busy writer
+    (the web process's, committing batch after batch) takes the lock again the moment it
+    lets it go, and a worker can wait for seconds.
 
     Held by at most one transaction of this process at a time (the caller holds the
-    in-process lock). Each process opens the file itself: a descriptor inherited over a
+    in-process lock). Each process opens the files itself: a descriptor inherited over a
     fork would share its lock with the parent.
     """
 
     def __init__(self, path: str) -> None:
-        self._path = path
-        self._fd: int | None = None
+        self._paths = (f"{path}.turnstile", path)
+        self._fds: tuple[int, int] | None = None
         self._pid = 0
 
     def acquire(self, timeout: float = LOCK_TIMEOUT) -> None:
-        fd = self._descriptor()
-        if _try_lock(fd):
-            return
-        run_blocking(_wait_for_lock, fd, timeout)  # off the hub under eventlet
+        turnstile, lock = self._descriptors()
+        deadline = time.monotonic() + timeout
+        _take(turnstile, deadline)
+        try:
+            _take(lock, deadline)
+        finally:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
 
     def release(self) -> None:
-        if self._fd is not None and self._pid == os.getpid():
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        if self._fds is not None and self._pid == os.getpid():
+            fcntl.flock(self._fds[1], fcntl.LOCK_UN)
 
-    def _descriptor(self) -> int:
-        if self._fd is None or self._pid != os.getpid():
+    def _descriptors(self) -> tuple[int, int]:
+        if self._fds is None or self._pid != os.getpid():
             # Private like the database file and its WAL files.
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._fds = tuple(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                              for path in self._paths)
             self._pid = os.getpid()
-        return self._fd
+        return self._fds
+
+
+def _take(fd: int, deadline: float) -> None:
+    if not _try_lock(fd):
+        run_blocking(_wait_for_lock, fd, deadline)  # off the hub under eventlet
 
 
 def _try_lock(fd: int) -> bool:
@@ -145,9 +161,8 @@ def _try_lock(fd: int) -> bool:
         return False
 
 
-def _wait_for_lock(fd: int, timeout: float) -> None:
+def _wait_for_lock(fd: int, deadline: float) -> None:
     sleep = _thread_sleep()
-    deadline = time.monotonic() + timeout
     while not _try_lock(fd):
         if time.monotonic() > deadline:
             raise TimeoutError("timed out waiting for the SQLite write lock")

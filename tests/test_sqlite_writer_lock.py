@@ -117,3 +117,41 @@ def test_a_green_thread_waiting_for_the_lock_does_not_stop_the_hub(lock_path: Pa
     finally:
         holder.kill()
         holder.wait()
+
+
+def _busy_writer(path: str, stop, done) -> None:  # noqa: ANN001 - multiprocessing objects
+    lock = WriterFileLock(path)
+    while not stop.is_set():
+        lock.acquire()
+        time.sleep(0.002)  # a transaction
+        with done.get_lock():
+            done.value += 1
+        lock.release()  # and straight back for the next one
+
+
+def test_a_busy_writer_cannot_keep_the_lock_from_another_process(lock_path: Path) -> None:
+    """Fair: while a process waits for the lock, a writer that takes it again the moment
+    it lets go (the web process under load) finishes at most the transaction it is in."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    stop, done = context.Event(), context.Value("i", 0)
+    busy = context.Process(target=_busy_writer, args=(str(lock_path), stop, done))
+    busy.start()
+    try:
+        deadline = time.monotonic() + 10
+        while done.value < 5:
+            assert time.monotonic() < deadline, "the busy writer never started"
+            time.sleep(0.01)
+        lock = WriterFileLock(str(lock_path))
+        meanwhile = []
+        for _ in range(20):
+            before = done.value
+            lock.acquire(timeout=10)
+            meanwhile.append(done.value - before)
+            lock.release()
+            time.sleep(0.005)
+        assert max(meanwhile) <= 2, meanwhile
+    finally:
+        stop.set()
+        busy.join(timeout=10)
