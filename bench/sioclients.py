@@ -51,7 +51,9 @@ class RawClient:
         url = f"{self._url}/socket.io/?EIO=4&transport=websocket"
         self._ws = await self._session.ws_connect(
             url, autoping=True, heartbeat=None, compress=0, max_msg_size=0,
-            timeout=aiohttp.ClientWSTimeout(ws_receive=timeout, ws_close=2.0),
+            # No receive timeout on the connection: an idle socket hears only the server's
+            # ping every 25 s. The handshake below has its own timeouts.
+            timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
         )
         opening = await self._ws.receive_str(timeout=timeout)
         if not opening.startswith("0"):

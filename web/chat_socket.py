@@ -26,7 +26,7 @@ def join(sock: SocketState, data: dict) -> dict:
     # Join before reading, so a message sent meanwhile arrives as an event (the client
     # drops a seq it already has) rather than falling between the page and the event.
     join_room(events.room_channel(room.id))
-    sock.joined.add(room.id)
+    sock.join(room.id)
     after_seq = data.get("after_seq")
     limit = messages.MAX_PAGE if after_seq is not None else 50
     items, has_more = messages.page(room.id, after_seq, None, limit)
@@ -36,7 +36,7 @@ def join(sock: SocketState, data: dict) -> dict:
 @socket_event("chat:leave-room", RoomIdIn())
 def leave(sock: SocketState, data: dict) -> dict:
     leave_room(events.room_channel(data["room_id"]))
-    sock.joined.discard(data["room_id"])
+    sock.leave(data["room_id"])
     return {}
 
 
@@ -57,13 +57,10 @@ def typing(sock: SocketState, data: dict) -> dict:
         raise NotFound("Join the room before typing in it.", code="not_joined")
     now = time.monotonic()
     # monotonic() counts from an arbitrary point, so "never relayed" must not be read as 0.0.
-    last = sock.typing_at.get(room_id)
+    last = sock.last_typed(room_id)
     if is_typing and last is not None and now - last < TYPING_MIN_INTERVAL:
         return {"throttled": True}
-    if is_typing:
-        sock.typing_at[room_id] = now
-    else:
-        sock.typing_at.pop(room_id, None)
+    sock.typed(room_id, now if is_typing else None)
     expiry = current_app.config["SETTINGS"].typing_expiry_ms
     events.typing(room_id, {"room_id": room_id, "user_id": sock.actor.id, "name": sock.actor.name,
                             "is_typing": is_typing, "expires_in_ms": expiry},

@@ -5,7 +5,7 @@ import heapq
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from actions import presence_events
 from actions.actors import Actor
@@ -16,16 +16,43 @@ from web.extensions import socketio
 log = logging.getLogger(__name__)
 
 
-@dataclass
+_NONE: frozenset[int] = frozenset()
+
+
+@dataclass(slots=True)
 class SocketState:
+    """What this process knows of one of its sockets. Most sockets sit idle, and a process
+    holds ten thousand of them, so the room set and the typing times are made on first use."""
+
     actor: Actor
     # The sign-in its token belongs to (what logout ends), and when that token expires.
     session: str = ""
     expires_at: float = float("inf")
     # Rooms this socket joined: typing is relayed only there, with no database look-up.
-    joined: set[int] = field(default_factory=set)
+    joined: frozenset[int] | set[int] = _NONE
     # room id -> when "is typing" was last relayed, to throttle what one client makes a room hear.
-    typing_at: dict[int, float] = field(default_factory=dict)
+    typing_at: dict[int, float] | None = None
+
+    def join(self, room_id: int) -> None:
+        if not self.joined:
+            self.joined = set()
+        self.joined.add(room_id)
+
+    def leave(self, room_id: int) -> None:
+        if room_id in self.joined:
+            self.joined.discard(room_id)
+
+    def typed(self, room_id: int, at: float | None) -> None:
+        """Record when "is typing" was last relayed in the room (None: stopped typing)."""
+        if at is not None:
+            if self.typing_at is None:
+                self.typing_at = {}
+            self.typing_at[room_id] = at
+        elif self.typing_at:
+            self.typing_at.pop(room_id, None)
+
+    def last_typed(self, room_id: int) -> float | None:
+        return self.typing_at.get(room_id) if self.typing_at else None
 
 
 # The state of each socket this process holds; looked up on every event, so a dict.

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from engineio.async_drivers import eventlet as eventlet_driver
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 from marshmallow import Schema, ValidationError
@@ -22,6 +23,25 @@ from web.schemas import refuse_nul
 from web.tokens import access_claims, session_of
 
 log = logging.getLogger("realtime")
+
+
+class UncompressedWebSocket(eventlet_driver.WebSocketWSGI):
+    """Engine.IO's eventlet websocket, answering a client's permessage-deflate offer with no.
+
+    Browsers and the Node client offer it on every connection; accepted, each socket keeps
+    its own zlib compressor for life (about 90 KB of the process's memory per idle socket,
+    more than all the rest of the socket together) and every chat frame of a few hundred
+    bytes is compressed on its way out. Node's socket.io server declines it by default for
+    the same reason. A client that is told no simply sends and receives plain frames.
+    """
+
+    def _negotiate_permessage_deflate(self, extensions: object) -> None:
+        return None
+
+
+# The eventlet driver's table is what every engineio server in eventlet mode builds its
+# websockets from; the web process has one server, so this is its transport setting.
+eventlet_driver._async["websocket"] = UncompressedWebSocket
 
 
 def _token_from_handshake(auth: object) -> object:
