@@ -35,7 +35,8 @@ SUGGESTIONS = 3  # FAQs offered when the best one is under the threshold
 WORK = PendingWork(
     "automation", Message, state="automation_state", attempts="automation_attempts",
     next_attempt_at="automation_next_attempt_at", task=task_names.PROCESS_CUSTOMER_MESSAGE,
-    batch_task=task_names.PROCESS_CUSTOMER_MESSAGES, details=("room_id", "created_at"))
+    batch_task=task_names.PROCESS_CUSTOMER_MESSAGES, details=("room_id", "created_at"),
+    gather=32)
 
 
 def staff_absence_key(business: Business, now: datetime) -> str | None:

@@ -58,6 +58,10 @@ class PendingWork:
     next_attempt_at: str
     task: str  # takes one id
     batch_task: str | None = None  # takes a list of ids (queued with jobs.enqueue_item)
+    # A batch task also takes up to this many other pending rows that no worker has claimed
+    # yet, oldest first (their own tasks then find them done): a backlog drains in large
+    # batches instead of task by task.
+    gather: int = 0
     details: tuple[str, ...] = ()  # columns an operator sees beside each failed row
     policy: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -69,16 +73,27 @@ class PendingWork:
         return self.column(self.state) == literal_column(f"'{state}'")
 
 
-def claim(work: PendingWork, ids: Iterable[int], now: datetime | None = None) -> list[int]:
+def claim(work: PendingWork, ids: Iterable[int], now: datetime | None = None,
+          gather: int = 0) -> list[int]:
     """A worker starts on ``ids``: count an attempt on each one still pending and lease it.
 
-    Returns the ids claimed. Commits, so the attempt stays counted if the work then fails
-    or the worker dies.
+    With ``gather``, it also claims up to that many other pending rows that no worker has
+    claimed yet, oldest first. Returns the ids claimed. Commits, so the attempt stays
+    counted if the work then fails or the worker dies.
     """
     now = now or utcnow()
+    own = work.model.id.in_(sorted(set(ids)))
+    wanted = own
+    if gather > 0:
+        unclaimed = and_(work.is_(PENDING), work.column(work.next_attempt_at).is_(None))
+        oldest = select(work.model.id).where(unclaimed).order_by(work.model.id).limit(gather)
+        # Checked again on the row itself, so two workers gathering at once do not both
+        # take a row (PostgreSQL re-reads a row another claim just updated).
+        wanted = or_(own, and_(work.model.id.in_(oldest.scalar_subquery()),
+                               work.column(work.next_attempt_at).is_(None)))
     claimed = sorted(db.session.scalars(
         update(work.model)
-        .where(work.model.id.in_(sorted(set(ids))), work.is_(PENDING))
+        .where(wanted, work.is_(PENDING))
         .values({work.attempts: work.column(work.attempts) + 1,
                  work.next_attempt_at: now + work.policy.lease})
         .returning(work.model.id)

@@ -64,11 +64,19 @@ class PendingWorkTask(FlaskTask):
     work: PendingWork
 
     def attempt(self, *args: object, **kwargs: object) -> object:
-        pending_work.claim(self.work, _ids(args, kwargs))
-        return self.run(*args, **kwargs)
+        ids = _ids(args, kwargs)
+        gathering = self.work.gather > 0 and _takes_a_list(args, kwargs)
+        claimed = pending_work.claim(self.work, ids,
+                                     gather=self.work.gather if gathering else 0)
+        self.request.claimed_ids = claimed if gathering else None  # what a failure backs off
+        if not gathering:
+            return self.run(*args, **kwargs)
+        if not claimed:  # done already (by a task that gathered them): nothing to do
+            return 0
+        return self.run(claimed)
 
     def after_failure(self, args: tuple, kwargs: dict) -> bool:
-        ids = _ids(args, kwargs)
+        ids = getattr(self.request, "claimed_ids", None) or _ids(args, kwargs)
         try:
             still_pending = pending_work.record_failure(self.work, ids)
         except Exception:  # the database is away: the lease brings the sweep back to it
@@ -82,6 +90,11 @@ class PendingWorkTask(FlaskTask):
             tx.commit()  # the failures are recorded: this runs the enqueues
             return False
         return bool(still_pending)
+
+
+def _takes_a_list(args: tuple, kwargs: dict) -> bool:
+    first = args[0] if args else next(iter(kwargs.values()))
+    return isinstance(first, list | tuple)
 
 
 def _ids(args: tuple, kwargs: dict) -> list[int]:

@@ -220,3 +220,55 @@ def test_operator_lists_and_requeues_failed_messages(app, client, business, cras
     assert _bot_kinds(app, second_room).count("faq") == 1
     assert cli.invoke(args=["automation", "failed"]).output == "0 failed\n"
     assert cli.invoke(args=["automation", "requeue"]).exit_code == 2  # neither ids nor --all
+
+
+def test_a_task_takes_the_backlog_with_it_and_later_tasks_find_it_done(
+        app, client, business, no_worker):
+    """A backlog drains in large batches: the first task to run also takes up to
+    WORK.gather other unclaimed messages, oldest first; their own tasks then do nothing."""
+    sent = [_send(client, business, QUESTION) for _ in range(4)]
+    tasks = list(no_worker)
+    assert len(tasks) == 4
+    runs: list[list[int]] = []
+    real = automation.process_customer_messages
+
+    def recorded(message_ids, now=None):
+        runs.append(sorted(message_ids))
+        return real(message_ids, now)
+
+    automation_task = _task(app, task_names.PROCESS_CUSTOMER_MESSAGES)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(automation, "process_customer_messages", recorded)
+        _name, args = tasks[-1]  # the newest message's task runs first
+        assert automation_task.apply(args=args).result == 4
+        for _name, args in tasks[:-1]:
+            assert automation_task.apply(args=args).result == 0
+    assert runs == [sorted(message_id for _room, message_id in sent)]  # one batch, no more
+    assert {_state(app, message_id) for _room, message_id in sent} == {("done", 1)}
+    for room_id, _message_id in sent:
+        assert _bot_kinds(app, room_id).count("faq") == 1
+
+
+def test_gathering_leaves_alone_what_another_worker_claimed_and_stops_at_its_limit(
+        app, client, business, no_worker):
+    sent = [message_id for _room, message_id in
+            (_send(client, business, QUESTION) for _ in range(5))]
+    with app.app_context():
+        assert pending_work.claim(automation.WORK, [sent[0]]) == [sent[0]]  # another worker's
+        claimed = pending_work.claim(automation.WORK, [sent[4]], gather=2)
+    assert claimed == sorted([sent[1], sent[2], sent[4]])  # the two oldest unclaimed, and its own
+    assert _state(app, sent[3]) == ("pending", 0)
+
+
+def test_a_failed_batch_backs_off_every_message_it_gathered(
+        app, client, business, no_worker, crashing):
+    sent = [message_id for _room, message_id in
+            (_send(client, business, QUESTION) for _ in range(3))]
+    name, args = no_worker[0]
+    _task(app, name).apply(args=args)  # takes all three, and fails
+    assert crashing[0] == sorted(sent)
+    for message_id in sent:
+        state, attempts = _state(app, message_id)
+        assert state == "pending" and attempts >= 1
+        with app.app_context():
+            assert db.session.get(Message, message_id).automation_next_attempt_at is not None
