@@ -288,7 +288,8 @@ def escalate(room: Room, business_id: int, message: Message, bot: BotReplies,
 
 
 def remind_escalations(now: datetime | None = None) -> int:
-    """Notify staff again about conversations left waiting past the reminder time in hours."""
+    """Notify staff again about conversations left waiting past the business's reminder time
+    (``escalation_reminder_minutes``)."""
     now = now or utcnow()
     default = current_app.config["SETTINGS"].escalation_reminder_minutes
     waiting = list(

@@ -98,12 +98,6 @@ def question_type_mask(text: str) -> int:
     return sum(1 << i for i, rx in enumerate(_TYPE_RES) if rx.search(joined))
 
 
-def question_types(text: str) -> frozenset[str]:
-    """question_type_mask by name."""
-    mask = question_type_mask(text)
-    return frozenset(name for i, name in enumerate(TYPE_NAMES) if mask >> i & 1)
-
-
 def content_words(text: str) -> list[str]:
     """Surface words that carry meaning (no stopwords or numbers); concepts stay UPPER CASE."""
     out: list[str] = []

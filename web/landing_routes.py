@@ -13,6 +13,7 @@ from flask import current_app, render_template, send_from_directory
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions import events
 from models import Business, db
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ def api_index():
         "mode": _mode(),
         "docs": "/docs",
         "openapi": "/openapi.json",
-        "realtime": {"transport": "Socket.IO", "path": "/socket.io", "namespace": "/realtime",
+        "realtime": {"transport": "Socket.IO", "path": "/socket.io", "namespace": events.NAMESPACE,
                      "auth": "{token: <access token>} or an Authorization: Bearer header"},
         "health": ["/healthz", "/readyz"],
         "routes": api_routes(),

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 def _print_demo(app: "Flask", port: int) -> None:
     from actions import demo
+    from actions.events import NAMESPACE
     from web.cli import describe_demo
 
     with app.app_context():
@@ -39,7 +40,7 @@ def _print_demo(app: "Flask", port: int) -> None:
         f"  API index     {base}/api",
         f"  Swagger UI    {base}/docs",
         f"  OpenAPI       {base}/openapi.json",
-        f"  Socket.IO     {base}  namespace /realtime  (auth: {{token: <access token>}})",
+        f"  Socket.IO     {base}  namespace {NAMESPACE}  (auth: {{token: <access token>}})",
         f"  Health        {base}/healthz  {base}/readyz",
         text,
     ]

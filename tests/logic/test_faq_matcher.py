@@ -3,7 +3,7 @@
 Held out (never used to fit or tune): faq_holdout.json (a dental practice, messages written
 with the FAQs in view) and faq_holdout_photo.json, faq_holdout_music.json and
 faq_holdout_bike.json (independently written: the customer messages by someone who never saw
-the FAQs, labelled by a third person). Fitted on by bench/faq_calibrate.py, so figures on them
+the FAQs, labelled by a third person). Fitted on by training/faq_calibrate.py, so figures on them
 are in-sample: faq_calibration.json (physio), faq_calibration_2.json (dog groomer),
 faq_calibration_3.json (yoga studio), faq_calibration_4.json (barber), faq_calibration_5.json
 (vet), faq_calibration_6.json (car garage), faq_calibration_7.json (restaurant), faq_eval.json
@@ -123,7 +123,7 @@ HELD_OUT_SETS = ("faq_holdout.json", *INDEPENDENT_HOLDOUTS)
 
 
 def test_every_calibration_set_is_listed() -> None:
-    # bench/faq_calibrate.py fits on every faq_calibration*.json and faq_independent_*.json
+    # training/faq_calibrate.py fits on every faq_calibration*.json and faq_independent_*.json
     # and never on faq_holdout*.json; the checks here must cover them all.
     fitted = {p.name for pattern in ("faq_calibration*.json", "faq_independent_*.json")
               for p in DATA.glob(pattern)}

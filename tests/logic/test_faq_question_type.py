@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from logic.faq_matcher import RANK_FEATURES, FaqDoc, FaqIndex
-from logic.text_normalise import TYPE_NAMES, question_type_mask, question_types
+from logic.text_normalise import TYPE_NAMES, question_type_mask
+
+
+def question_types(text: str) -> frozenset[str]:
+    """The mask's bits by name, for readable cases."""
+    mask = question_type_mask(text)
+    return frozenset(name for i, name in enumerate(TYPE_NAMES) if mask >> i & 1)
 
 
 @pytest.mark.parametrize(("text", "kind"), [
@@ -59,11 +65,8 @@ def test_unknown_script_or_statement_has_no_type(text: str) -> None:
     assert question_type_mask(text) == 0
 
 
-def test_mask_matches_types() -> None:
-    text = "how much does it cost and when are you open"
-    mask = question_type_mask(text)
-    assert {n for i, n in enumerate(TYPE_NAMES) if mask >> i & 1} == question_types(text)
-    assert {"PRICE", "TIME"} <= question_types(text)
+def test_a_message_can_ask_for_several_kinds_of_answer() -> None:
+    assert question_types("how much does it cost and when are you open") >= {"PRICE", "TIME"}
 
 
 def test_agreement_features_use_union_of_phrasings() -> None:
