@@ -69,9 +69,12 @@ def _presence_record(sid: str, actor: Actor, session: str) -> presence.Socket:
 
 
 def connected(sid: str, actor: Actor, session: str, token_exp: int, session_exp: int) -> None:
+    # Filed in the presence store first: if that fails the connect is refused, and a socket
+    # that never connected gets no disconnect to remove its state here.
+    first = presence.store().connect(_presence_record(sid, actor, session), session_exp)
     _sockets[sid] = SocketState(actor, session, float(token_exp))
     expire_at(sid, token_exp)
-    if presence.store().connect(_presence_record(sid, actor, session), session_exp):
+    if first:
         presence_events.announce_actor(actor, online=True)
 
 
@@ -96,6 +99,16 @@ def disconnected(sid: str) -> None:
     result = presence.store().disconnect(sid)
     if actor is not None and result is not None and result[1]:
         presence_events.announce_actor(actor, online=False)
+
+
+def forget(sid: str) -> None:
+    """Undo what a refused connect may have filed; the presence record only if the store
+    answers (a record of a process that lives on is otherwise left until logout or expiry)."""
+    _sockets.pop(sid, None)
+    try:
+        presence.store().disconnect(sid)
+    except Exception as exc:  # noqa: BLE001 - the store is what failed the connect
+        log.warning("presence record of refused socket %s not removed (%s)", sid, exc)
 
 
 def disconnect_session(session: str) -> None:

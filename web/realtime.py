@@ -57,16 +57,26 @@ def _token_from_handshake(auth: object) -> object:
 def on_connect(auth: object = None) -> None:
     try:
         claims = access_claims(_token_from_handshake(auth))
+        actor = Actor.from_claims(claims)
+        join_room(events.user_channel(actor.id))
+        if actor.is_staff and actor.business_id is not None:
+            join_room(events.business_channel(actor.business_id))
+            if actor.is_owner:
+                join_room(events.owners_channel(actor.business_id))
+        presence_hooks.connected(request.sid, actor, session_of(claims), claims["exp"],
+                                 _session_exp())
     except Unauthorized:
         raise ConnectionRefusedError("unauthorized") from None
-    actor = Actor.from_claims(claims)
-    join_room(events.user_channel(actor.id))
-    if actor.is_staff and actor.business_id is not None:
-        join_room(events.business_channel(actor.business_id))
-        if actor.is_owner:
-            join_room(events.owners_channel(actor.business_id))
-    presence_hooks.connected(request.sid, actor, session_of(claims), claims["exp"],
-                             _session_exp())
+    except Exception as exc:
+        tx.rollback()
+        if outage(exc) is None:
+            raise
+        # Refused at once, so the client retries with its backoff; an unanswered connect
+        # would leave it waiting for its own timeout (a reconnect storm against a Redis
+        # or database that is briefly away).
+        log.warning("socket connect refused: %s unavailable (%s)", type(exc).__module__, exc)
+        presence_hooks.forget(request.sid)
+        raise ConnectionRefusedError("unavailable") from None
     log.info("socket connected user=%s role=%s", actor.id, actor.role,
              extra={"event": "socket.connect", "sid": request.sid, "user_id": actor.id,
                     "role": actor.role, "business_id": actor.business_id})
