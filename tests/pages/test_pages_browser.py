@@ -209,8 +209,13 @@ def test_an_oversized_upload_shows_a_clear_error(new_page, tmp_path):
     write(customer, "Here is the photo")
     preview = customer.locator("#thread li.msg.own img.preview")
     expect(preview).to_have_attribute("src", re.compile("^blob:"))
+    # The src is set before the image has decoded: wait for it to finish (or time out if it
+    # is broken), then check it is the 2-pixel PNG that was sent.
+    customer.wait_for_function(
+        "() => { const img = document.querySelector('#thread li.msg.own img.preview');"
+        " return img && img.complete; }")
     assert customer.eval_on_selector("#thread li.msg.own img.preview",
-                                     "img => img.complete && img.naturalWidth") == 2
+                                     "img => img.naturalWidth") == 2
 
 
 def test_markup_in_messages_names_and_faq_answers_is_shown_as_text(new_page, api: Api):
