@@ -8,6 +8,7 @@ it guards on the hot path.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -47,22 +48,103 @@ class LocalWindow:
             self._hits.clear()
 
 
+class _Hit:
+    """One hit waiting for its batch's answer."""
+
+    __slots__ = ("item", "key", "allowed", "error", "_done")
+
+    def __init__(self, item: RateLimitItem, key: str) -> None:
+        self.item = item
+        self.key = key
+        self.allowed = False
+        self.error: Exception | None = None
+        self._done = threading.Lock()
+        self._done.acquire()
+
+
 class RedisWindow:
+    """The ``limits`` library's moving window in Redis, with hits sent in batches.
+
+    Every send is a hit, so a round trip per hit was a quarter of the web process's CPU
+    under load. Hits that arrive together go to Redis as one pipeline of the library's
+    own moving-window script (the same keys and semantics as its limiter), from one
+    flusher thread (a green thread under eventlet): under light load a batch is one hit,
+    under heavy load one round trip answers hundreds.
+    """
+
+    MAX_BATCH = 512
+
     def __init__(self, redis_url: str) -> None:
-        # A blocking pool: under a burst, a send waits for a free connection rather than
+        # A blocking pool: under a burst, a caller waits for a free connection rather than
         # failing with "Too many connections".
-        # Socket timeouts: a Redis that stops answering fails the send ("unavailable")
+        # Socket timeouts: a Redis that stops answering fails the hit ("unavailable")
         # instead of hanging it.
         pool = redis.BlockingConnectionPool.from_url(
             redis_url, max_connections=64, timeout=10, socket_timeout=3,
             socket_connect_timeout=3)
         self._storage = storage_from_string(redis_url, connection_pool=pool)
         self._limiter = MovingWindowRateLimiter(self._storage)
+        self._script = self._storage.lua_acquire_moving_window
+        self._wakeup = threading.Condition()
+        self._queue: list[_Hit] = []
+        self._thread: threading.Thread | None = None
+        self._pid = 0
 
     def hit(self, item: RateLimitItem, key: str) -> float | None:
-        if self._limiter.hit(item, key):
+        pending = _Hit(item, key)
+        with self._wakeup:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()  # a forked child starts its own flusher
+                self._thread = threading.Thread(target=self._run, name="rate-limit-flusher",
+                                                daemon=True)
+                self._thread.start()
+            self._queue.append(pending)
+            self._wakeup.notify()
+        pending._done.acquire()
+        if pending.error is not None:
+            raise pending.error
+        if pending.allowed:
             return None
         return self._limiter.get_window_stats(item, key).reset_time - time.time()
+
+    def _run(self) -> None:
+        while True:
+            with self._wakeup:
+                while not self._queue:
+                    self._wakeup.wait()
+            time.sleep(0)  # let the hits that came with this one join its batch
+            with self._wakeup:
+                batch = self._queue[:self.MAX_BATCH]
+                del self._queue[:self.MAX_BATCH]
+            try:
+                self._send(batch)
+            except Exception as exc:  # every hit of the batch fails as the lone call would
+                for pending in batch:
+                    pending.error = exc
+            finally:
+                for pending in batch:
+                    pending._done.release()
+
+    def _send(self, batch: list[_Hit]) -> None:
+        storage = self._storage
+        now = time.time()
+        try:
+            answers = self._pipeline(batch, now)
+        except redis.exceptions.NoScriptError:
+            self._script.sha = storage.get_connection().script_load(self._script.script)
+            answers = self._pipeline(batch, now)
+        for pending, allowed in zip(batch, answers, strict=True):
+            pending.allowed = bool(allowed)
+
+    def _pipeline(self, batch: list[_Hit], now: float) -> list[object]:
+        pipe = self._storage.get_connection().pipeline(transaction=False)
+        sha = self._script.sha
+        for pending in batch:
+            item = pending.item
+            # The arguments RedisStorage.acquire_entry passes: timestamp, limit, expiry, amount.
+            pipe.evalsha(sha, 1, self._storage.prefixed_key(item.key_for(pending.key)), now,
+                         item.amount, item.get_expiry(), 1)
+        return pipe.execute()
 
     def reset(self) -> None:
         self._storage.reset()

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from engineio.async_drivers import eventlet as eventlet_driver
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 from marshmallow import Schema, ValidationError
@@ -17,7 +16,7 @@ from actions.actors import Actor
 from actions.errors import DomainError, InvalidInput, Unauthorized, outage
 from actions.events import NAMESPACE
 from infra import rate_limits, tx
-from web import presence_hooks
+from web import presence_hooks, websocket_transport
 from web.extensions import socketio
 from web.schemas import refuse_nul
 from web.tokens import access_claims, session_of
@@ -25,23 +24,7 @@ from web.tokens import access_claims, session_of
 log = logging.getLogger("realtime")
 
 
-class UncompressedWebSocket(eventlet_driver.WebSocketWSGI):
-    """Engine.IO's eventlet websocket, answering a client's permessage-deflate offer with no.
-
-    Browsers and the Node client offer it on every connection; accepted, each socket keeps
-    its own zlib compressor for life (about 90 KB of the process's memory per idle socket,
-    more than all the rest of the socket together) and every chat frame of a few hundred
-    bytes is compressed on its way out. Node's socket.io server declines it by default for
-    the same reason. A client that is told no simply sends and receives plain frames.
-    """
-
-    def _negotiate_permessage_deflate(self, extensions: object) -> None:
-        return None
-
-
-# The eventlet driver's table is what every engineio server in eventlet mode builds its
-# websockets from; the web process has one server, so this is its transport setting.
-eventlet_driver._async["websocket"] = UncompressedWebSocket
+websocket_transport.install()
 
 
 def _token_from_handshake(auth: object) -> object:
