@@ -82,15 +82,20 @@ def claim(work: PendingWork, ids: Iterable[int], now: datetime | None = None,
     counted if the work then fails or the worker dies.
     """
     now = now or utcnow()
-    own = work.model.id.in_(sorted(set(ids)))
-    wanted = own
+    own_ids = sorted(set(ids))
+    wanted = work.model.id.in_(own_ids)
     if gather > 0:
+        # Its own statement, walked in id order on the index of unclaimed rows: inside the
+        # update's OR, the planner scanned that index whole, dead entries included.
         unclaimed = and_(work.is_(PENDING), work.column(work.next_attempt_at).is_(None))
-        oldest = select(work.model.id).where(unclaimed).order_by(work.model.id).limit(gather)
-        # Checked again on the row itself, so two workers gathering at once do not both
-        # take a row (PostgreSQL re-reads a row another claim just updated).
-        wanted = or_(own, and_(work.model.id.in_(oldest.scalar_subquery()),
-                               work.column(work.next_attempt_at).is_(None)))
+        others = [row_id for row_id in db.session.scalars(
+            select(work.model.id).where(unclaimed).order_by(work.model.id).limit(gather))
+            if row_id not in own_ids]
+        if others:
+            # Checked again on the row itself, so two workers gathering at once do not both
+            # take a row (PostgreSQL re-reads a row another claim just updated).
+            wanted = or_(wanted, and_(work.model.id.in_(others),
+                                      work.column(work.next_attempt_at).is_(None)))
     claimed = sorted(db.session.scalars(
         update(work.model)
         .where(wanted, work.is_(PENDING))

@@ -102,6 +102,9 @@ class Participant(db.Model):
     joined_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 
+_UNCLAIMED = "automation_state = 'pending' AND automation_next_attempt_at IS NULL"
+
+
 class Message(db.Model):
     __tablename__ = "messages"
     __table_args__ = (
@@ -118,6 +121,16 @@ class Message(db.Model):
             "created_at",
             sqlite_where=text("automation_state = 'pending'"),
             postgresql_where=text("automation_state = 'pending'"),
+        ),
+        # What a gathering worker asks for: the oldest pending rows no worker has claimed.
+        # Walked in id order and left after a few live entries; the index on
+        # (state, created_at) served it by visiting every entry pending ever had since the
+        # last vacuum, 10 ms per claim after a few thousand messages.
+        Index(
+            "ix_messages_automation_unclaimed",
+            "id",
+            sqlite_where=text(_UNCLAIMED),
+            postgresql_where=text(_UNCLAIMED),
         ),
         Index(
             "ix_messages_automation_failed",
