@@ -555,7 +555,8 @@ def run(o: argparse.Namespace, tmp: Path, stack: ExitStack) -> dict[str, Any]:
     profiler = None
     if o.profile:  # py-spy (not a requirement: pip install py-spy) over the whole drain
         profiler = subprocess.Popen(
-            ["py-spy", "record", "--subprocesses", "--nonblocking", "--format", "raw",
+            [shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy"),
+             "record", "--subprocesses", "--nonblocking", "--format", "raw",
              "--rate", "200", "--pid", str(worker.pid), "--output", o.profile],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t_done, states, progress = drain(db, worker, pending, timeout=o.timeout)
