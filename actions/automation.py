@@ -164,10 +164,8 @@ def _write_batch(questions: list[_Question], views: dict[int, _BusinessView],
                  now: datetime) -> int:
     ids = [q.id for q in questions]
     room_ids = sorted({q.room_id for q in questions})
-    # Rooms locked in id order (the message writer locks them in the same order).
     rooms_by_id = {room.id: room for room in db.session.scalars(
-        select(Room).where(Room.id.in_(room_ids)).order_by(Room.id)
-        .with_for_update().execution_options(populate_existing=True))}
+        select(Room).where(Room.id.in_(room_ids)).execution_options(populate_existing=True))}
     still_pending = {message.id: message for message in db.session.scalars(
         select(Message).where(Message.id.in_(ids), Message.automation_state == "pending")
         .execution_options(populate_existing=True))}
@@ -176,6 +174,16 @@ def _write_batch(questions: list[_Question], views: dict[int, _BusinessView],
         return 0
     bot = BotReplies(list(rooms_by_id.values()), now)
     bot.load_existing(_candidate_keys(questions, views))
+    # Only the rooms this batch posts in or changes are locked (in id order, as the message
+    # writer locks them) and read again: most messages of a running conversation change
+    # nothing in their room, and a lock held here would hold up every send into it.
+    locked = sorted({q.room_id for q in questions if q.id in still_pending and _changes_room(
+        q, rooms_by_id[q.room_id], views[q.business_id], bot)})
+    if locked:
+        db.session.scalars(select(Room).where(Room.id.in_(locked)).order_by(Room.id)
+                           .with_for_update().execution_options(populate_existing=True)).all()
+    unlocked = {room_id: _room_state(room) for room_id, room in rooms_by_id.items()
+                if room_id not in locked}
     # Held here: the session's identity map keeps objects only while something refers to them.
     customers = _load_customers_who_may_escalate(questions, rooms_by_id)  # noqa: F841
     for q in questions:
@@ -188,9 +196,28 @@ def _write_batch(questions: list[_Question], views: dict[int, _BusinessView],
         message.automation_state = "done"
         log.info("automation done", extra={"message_id": q.id, "room_id": room.id,
                                            "outcome": outcome})
+    changed = [room_id for room_id, before in unlocked.items()
+               if _room_state(rooms_by_id[room_id]) != before]
+    if changed:
+        raise RuntimeError(f"automation changed rooms it did not lock: {changed}")
     bot.flush()
     tx.commit()
     return len(still_pending)
+
+
+def _room_state(room: Room) -> tuple:
+    return room.last_seq, room.status, room.welcome_sent_at, room.last_activity_at
+
+
+def _changes_room(q: _Question, room: Room, view: _BusinessView, bot: BotReplies) -> bool:
+    """Whether :func:`_automate` may post in the question's room or change its row."""
+    if room.welcome_sent_at is None:
+        return True
+    if view.offline_key and "offline" in view.texts and not bot.has(room.id, view.offline_key):
+        return True
+    if q.asked and q.match is not None:
+        return True  # the answer
+    return q.asked and room.type == "customer" and room.status != RoomStatus.WAITING
 
 
 def _load_customers_who_may_escalate(questions: list[_Question],

@@ -1,8 +1,8 @@
 """Bot messages (welcome, offline, FAQ answer, escalation note) of one automation batch.
 
 Each reply carries a dedup key unique in its room ("welcome", "faq:<message id>", ...), so
-a re-run batch posts nothing twice. The batch holds its rooms locked, so the seqs are
-taken from the rooms' rows in memory and every reply of the batch is inserted by one
+a re-run batch posts nothing twice. The batch holds locked the rooms it posts in, so the
+seqs are taken from the rooms' rows in memory and every reply of the batch is inserted by one
 statement; the rooms' new ``last_seq`` is written by the same commit.
 """
 from __future__ import annotations
@@ -37,6 +37,10 @@ class BotReplies:
             select(Message.room_id, Message.dedup_key)
             .where(Message.room_id.in_(sorted(self._rooms)), Message.dedup_key.in_(keys))
         ).tuples())
+
+    def has(self, room_id: int, dedup_key: str) -> bool:
+        """Whether the room has (or this batch queued) a reply with this key."""
+        return (room_id, dedup_key) in self._taken
 
     def post(self, room: Room, kind: str, content: str, dedup_key: str,
              faq_id: int | None = None, confidence: float | None = None,
