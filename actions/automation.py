@@ -186,6 +186,7 @@ def _write_batch(questions: list[_Question], views: dict[int, _BusinessView],
                 if room_id not in locked}
     # Held here: the session's identity map keeps objects only while something refers to them.
     customers = _load_customers_who_may_escalate(questions, rooms_by_id)  # noqa: F841
+    outcomes: dict[str, int] = {}
     for q in questions:
         message = still_pending.get(q.id)
         if message is None:
@@ -194,14 +195,18 @@ def _write_batch(questions: list[_Question], views: dict[int, _BusinessView],
         view = views[q.business_id]
         outcome = _automate(q, message, room, view, bot, now)
         message.automation_state = "done"
-        log.info("automation done", extra={"message_id": q.id, "room_id": room.id,
-                                           "outcome": outcome})
+        for step in outcome or ["nothing"]:
+            outcomes[step] = outcomes.get(step, 0) + 1
+        log.debug("automation done", extra={"message_id": q.id, "room_id": room.id,
+                                            "outcome": outcome})
     changed = [room_id for room_id, before in unlocked.items()
                if _room_state(rooms_by_id[room_id]) != before]
     if changed:
         raise RuntimeError(f"automation changed rooms it did not lock: {changed}")
     bot.flush()
     tx.commit()
+    log.info("automation batch done", extra={"messages": len(still_pending),
+                                             "outcomes": outcomes})
     return len(still_pending)
 
 

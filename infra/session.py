@@ -47,6 +47,13 @@ def discard(session: Session) -> None:
     session.info.pop(_QUEUED, None)
 
 
+def run_queued(session: Session) -> None:
+    """Run the work queued while no transaction was open, as if an empty one committed."""
+    queued = session.info.pop(_QUEUED, None) or []
+    session.info.setdefault(_DUE, []).extend(callback for _, callback in queued)
+    run_due(session)
+
+
 def run_due(session: Session) -> None:
     for callback in session.info.pop(_DUE, None) or []:
         run_safely(callback)

@@ -33,7 +33,15 @@ def after_commit(callback: Callable[[], None]) -> None:
 
 
 def commit() -> None:
-    """Commit, then run the work queued for after it; roll back if the commit fails."""
+    """Commit, then run the work queued for after it; roll back if the commit fails.
+
+    With no transaction open there is nothing to commit: the work queued for "the next"
+    transaction runs at once (what an empty transaction's commit would do, without
+    the session's begin and commit)."""
+    session = db.session()
+    if not session.in_transaction():
+        session_hooks.run_queued(session)
+        return
     try:
         db.session.commit()
     except Exception:

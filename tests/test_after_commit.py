@@ -91,6 +91,28 @@ def test_work_queued_with_no_transaction_open_follows_the_next_commit(ctx) -> No
     assert ran == ["emitted"]
 
 
+def test_with_no_transaction_open_the_commit_begins_none(ctx) -> None:
+    """The send path commits after its writer already made the message durable: that commit
+    runs the queued work without the session beginning and committing an empty transaction."""
+    from sqlalchemy import event
+
+    tx.commit()
+    begun: list[object] = []
+    session = db.session()
+    listener = lambda *args: begun.append(args)  # noqa: E731
+    event.listen(session, "after_transaction_create", listener)
+    try:
+        ran: list[str] = []
+        tx.after_commit(lambda: ran.append("emitted"))
+        tx.commit()
+        assert ran == ["emitted"]
+        assert begun == []
+        tx.commit()  # nothing queued: nothing runs again
+        assert ran == ["emitted"]
+    finally:
+        event.remove(session, "after_transaction_create", listener)
+
+
 def test_closing_the_session_drops_it(ctx) -> None:
     ran: list[str] = []
     _add("Salon")
