@@ -23,7 +23,6 @@ import logging
 import os
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from actions import message_rules as rules
+from infra import batching
 from models.base import TZDateTime
 
 log = logging.getLogger(__name__)
@@ -163,9 +163,9 @@ class MessageWriter:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._pid = os.getpid()
-        self._wakeup = threading.Condition()
-        self._queue: list[PendingSend] = []
-        self._thread: threading.Thread | None = None
+        self._connection: Connection | None = None  # the writer thread's, kept across batches
+        self._batcher: batching.Batcher[PendingSend] = batching.Batcher(
+            "message-writer", self._write_batch, max_batch=MAX_BATCH)
         dialect = engine.dialect
         # SQLite has no UPDATE inside WITH: claim, then insert, send by send (sqlite3 takes
         # :name). PostgreSQL stores the batch in one statement (psycopg2 takes %(name)s; the
@@ -180,13 +180,7 @@ class MessageWriter:
 
     def submit(self, item: PendingSend) -> StoredSend | None | BatchFailed:
         """Queue the message for the next batch and wait for its outcome."""
-        with self._wakeup:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="message-writer",
-                                                daemon=True)
-                self._thread.start()
-            self._queue.append(item)
-            self._wakeup.notify()
+        self._batcher.submit(item)
         # No timeout: the writer finishes every item it takes, even when its batch fails.
         item.wait()
         return item.outcome
@@ -195,22 +189,12 @@ class MessageWriter:
         """Store one message in its own transaction; errors propagate to the caller."""
         return self.store_batch([item])[0]
 
-    def _run(self) -> None:
-        connection: Connection | None = None  # kept across batches, not taken from the pool
-        while True:
-            with self._wakeup:
-                while not self._queue:
-                    self._wakeup.wait()
-            # Let the sends that arrived with this one reach the queue: one commit for all.
-            time.sleep(0)
-            with self._wakeup:
-                batch = self._queue[:MAX_BATCH]
-                del self._queue[:MAX_BATCH]
-            try:
-                connection = self._write(connection, batch)
-            finally:
-                for item in batch:
-                    item.finish()
+    def _write_batch(self, batch: list[PendingSend]) -> None:
+        try:
+            self._connection = self._write(self._connection, batch)
+        finally:
+            for item in batch:
+                item.finish()
 
     def _write(self, connection: Connection | None, batch: list[PendingSend]) -> Connection | None:
         """Store the batch, setting each item's outcome; returns the connection to keep."""

@@ -8,7 +8,6 @@ it guards on the hot path.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections import deque
@@ -19,6 +18,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from actions.errors import RateLimited
+from infra import batching
 
 _items: dict[str, RateLimitItem] = {}
 
@@ -85,21 +85,12 @@ class RedisWindow:
         self._storage = storage_from_string(redis_url, connection_pool=pool)
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._script = self._storage.lua_acquire_moving_window
-        self._wakeup = threading.Condition()
-        self._queue: list[_Hit] = []
-        self._thread: threading.Thread | None = None
-        self._pid = 0
+        self._batcher: batching.Batcher[_Hit] = batching.Batcher(
+            "rate-limit-flusher", self._flush, max_batch=self.MAX_BATCH)
 
     def hit(self, item: RateLimitItem, key: str) -> float | None:
         pending = _Hit(item, key)
-        with self._wakeup:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._pid = os.getpid()  # a forked child starts its own flusher
-                self._thread = threading.Thread(target=self._run, name="rate-limit-flusher",
-                                                daemon=True)
-                self._thread.start()
-            self._queue.append(pending)
-            self._wakeup.notify()
+        self._batcher.submit(pending)
         pending._done.acquire()
         if pending.error is not None:
             raise pending.error
@@ -107,23 +98,15 @@ class RedisWindow:
             return None
         return self._limiter.get_window_stats(item, key).reset_time - time.time()
 
-    def _run(self) -> None:
-        while True:
-            with self._wakeup:
-                while not self._queue:
-                    self._wakeup.wait()
-            time.sleep(0)  # let the hits that came with this one join its batch
-            with self._wakeup:
-                batch = self._queue[:self.MAX_BATCH]
-                del self._queue[:self.MAX_BATCH]
-            try:
-                self._send(batch)
-            except Exception as exc:  # every hit of the batch fails as the lone call would
-                for pending in batch:
-                    pending.error = exc
-            finally:
-                for pending in batch:
-                    pending._done.release()
+    def _flush(self, batch: list[_Hit]) -> None:
+        try:
+            self._send(batch)
+        except Exception as exc:  # every hit of the batch fails as the lone call would
+            for pending in batch:
+                pending.error = exc
+        finally:
+            for pending in batch:
+                pending._done.release()
 
     def _send(self, batch: list[_Hit]) -> None:
         storage = self._storage

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from infra import batching
 
 log = logging.getLogger(__name__)
 
@@ -51,50 +51,29 @@ class TaskPublisher:
     def __init__(self, send: Send) -> None:
         self._send = send
         self._pid = os.getpid()
-        self._queue: deque[Job] = deque()
-        self._wakeup = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._last_publish = 0.0
-        self._unbatched = 0  # jobs queued that cut the linger short
+        self._batcher: batching.Batcher[Job] = batching.Batcher(
+            "task-publisher", self._publish_jobs, linger=LINGER, max_queued=MAX_QUEUED)
         self.published = 0  # tasks handed to the broker (read by tests and benchmarks)
-        self.dropped = 0
+        self._given_up = 0
 
     @property
     def pid(self) -> int:
         return self._pid
 
+    @property
+    def dropped(self) -> int:
+        """Tasks left to the sweep: queued past MAX_QUEUED, or given up on."""
+        return self._batcher.dropped + self._given_up
+
     def submit(self, job: Job) -> None:
-        with self._wakeup:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="task-publisher",
-                                                daemon=True)
-                self._thread.start()
-            self._queue.append(job)
-            self._unbatched += not job.batched
-            if len(self._queue) > MAX_QUEUED:
-                self._unbatched -= not self._queue.popleft().batched
-                self.dropped += 1
-            self._wakeup.notify()
+        # A job that is not batched (a notification) cuts the linger short.
+        self._batcher.submit(job, urgent=not job.batched)
 
     def pending(self) -> int:
-        return len(self._queue)
+        return self._batcher.pending()
 
-    def _run(self) -> None:
-        while True:
-            with self._wakeup:
-                while not self._queue:
-                    self._wakeup.wait()
-                # Under load, batched jobs wait for those of the next moments.
-                deadline = self._last_publish + LINGER
-                while not self._unbatched and (left := deadline - time.monotonic()) > 0:
-                    self._wakeup.wait(left)
-            time.sleep(0)  # let the jobs queued in the same hub turn join this batch
-            with self._wakeup:
-                jobs = list(self._queue)
-                self._queue.clear()
-                self._unbatched = 0
-            self._last_publish = time.monotonic()
-            self._publish(merge(jobs))
+    def _publish_jobs(self, jobs: list[Job]) -> None:
+        self._publish(merge(jobs))
 
     def _publish(self, messages: list[tuple[str, tuple]]) -> None:
         started = time.monotonic()
@@ -107,7 +86,7 @@ class TaskPublisher:
             except Exception as exc:  # the broker is slow or gone: back off, then give up
                 waited = time.monotonic() - started
                 if waited >= GIVE_UP_AFTER:
-                    self.dropped += len(messages)
+                    self._given_up += len(messages)
                     log.error("broker unavailable for %.0f s; %d tasks left to the sweep",
                               waited, len(messages))
                     return
