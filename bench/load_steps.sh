@@ -7,7 +7,9 @@
 #
 # PERF_DIR is a writable copy of ../shared/perf with `npm ci` done. Environment:
 # PERF_PG_URL (PostgreSQL instead of SQLite, as for the harness), SECONDS_PER_STEP (10),
-# AUTOMATION_CONCURRENCY and any other setting, passed to the Procfile's processes.
+# AUTOMATION_CONCURRENCY and any other setting, passed to the Procfile's processes;
+# PROFILE=FILE also records the web process with py-spy (raw collapsed stacks) during the
+# first step.
 # Registration and login limits are lifted so that the setup takes seconds, not minutes.
 set -euo pipefail
 perf=$1; rates=$2; direction=${3:-customer-to-staff}
@@ -28,7 +30,14 @@ for _ in $(seq 1 120); do grep -q "pairs joined" "$out/load" && break; sleep 1; 
 ticks() { for stat in /proc/[0-9]*/stat; do
   awk '{ s=$0; sub(/^[^)]*\) /, "", s); split(s, f, " "); print FILENAME, f[12]+f[13] }' "$stat" 2>/dev/null
 done | sed 's#/proc/\([0-9]*\)/stat#\1#' | sort; }
-sleep 3; ticks >"$out/a"; sleep 8; ticks >"$out/b"
+sleep 3; ticks >"$out/a"
+if [ -n "${PROFILE:-}" ]; then
+  .venv/bin/py-spy record -p "$(pgrep -g "$web" -f web.serve | head -1)" -d 8 -r 200 -f raw \
+    -o "$PROFILE" --nonblocking >/dev/null 2>&1
+else
+  sleep 8
+fi
+ticks >"$out/b"
 echo "CPU ticks (1/100 s) per process over 8 s of the first step:"
 join "$out/a" "$out/b" | awk '$3 > $2 { print $3 - $2, $1 }' | sort -rn | head -8 |
   while read -r used pid; do echo "  $used $(ps -o args= -p "$pid" | cut -c1-70)"; done
