@@ -10,7 +10,7 @@ from flask.ctx import RequestContext
 from actions import events
 from actions.errors import TooLarge
 from infra import database, presence, rate_limits
-from web import socket_queue
+from web import socket_queue, websocket_transport
 from web.config import Settings
 from web.errors import register_error_handlers
 from web.extensions import db, jwt, migrate, socketio
@@ -101,6 +101,7 @@ def create_app(overrides: dict | None = None, role: str = "web") -> APIFlask:
         import web.chat_socket  # noqa: F401  (registers the chat events' handlers)
         import web.realtime  # noqa: F401  (registers connect, disconnect and auth:refresh)
 
+        websocket_transport.install()  # the transport engineio builds websockets with
         # client_manager always given: init_app keeps options between calls, so an embedded
         # app after a Redis one must say it wants the in-memory manager (None).
         socketio.init_app(

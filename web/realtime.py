@@ -16,15 +16,12 @@ from actions.actors import Actor
 from actions.errors import DomainError, InvalidInput, Unauthorized, outage
 from actions.events import NAMESPACE
 from infra import rate_limits, tx
-from web import presence_hooks, websocket_transport
+from web import presence_hooks
 from web.extensions import socketio
 from web.schemas import refuse_nul
 from web.tokens import access_claims, session_of
 
 log = logging.getLogger("realtime")
-
-
-websocket_transport.install()
 
 
 def _token_from_handshake(auth: object) -> object:

@@ -26,12 +26,15 @@ def test_unmasking_takes_the_whole_payload_when_no_length_is_given() -> None:
     assert apply_mask(apply_mask(data, mask), mask) == data
 
 
-def test_the_web_transport_uses_it() -> None:
+def test_the_web_transport_uses_it(app) -> None:
+    """Building the web app installs it, beside the Socket.IO server it serves."""
+    from engineio.async_drivers import eventlet as eventlet_driver
     from eventlet.websocket import RFC6455WebSocket
 
-    import web.realtime  # noqa: F401  (installs the transport)
+    from web.websocket_transport import UncompressedWebSocket
 
     assert RFC6455WebSocket._apply_mask is apply_mask
+    assert eventlet_driver._async["websocket"] is UncompressedWebSocket
 
 
 def test_a_socket_events_context_reuses_its_connections_request_and_opens_no_session(app):
