@@ -214,15 +214,34 @@ def _room_state(room: Room) -> tuple:
     return room.last_seq, room.status, room.welcome_sent_at, room.last_activity_at
 
 
+# What a customer message's automation does, each rule stated once: _automate acts on
+# them; _changes_room (the rooms a batch locks) and the customers read ahead for
+# escalations follow from them.
+def _welcome_due(room: Room) -> bool:
+    return room.welcome_sent_at is None
+
+
+def _offline_due(room: Room, view: _BusinessView) -> bool:
+    return bool(view.offline_key and view.texts.get("offline"))
+
+
+def _answered(q: _Question) -> bool:
+    return q.asked and q.match is not None
+
+
+def _escalates(q: _Question, room: Room) -> bool:
+    return q.asked and q.match is None and room.type == "customer" and may_escalate(room)
+
+
+def may_escalate(room: Room) -> bool:
+    """One escalation per wait: a room already waiting for staff is not escalated again."""
+    return room.status != RoomStatus.WAITING
+
+
 def _changes_room(q: _Question, room: Room, view: _BusinessView, bot: BotReplies) -> bool:
     """Whether :func:`_automate` may post in the question's room or change its row."""
-    if room.welcome_sent_at is None:
-        return True
-    if view.offline_key and "offline" in view.texts and not bot.has(room.id, view.offline_key):
-        return True
-    if q.asked and q.match is not None:
-        return True  # the answer
-    return q.asked and room.type == "customer" and room.status != RoomStatus.WAITING
+    return (_welcome_due(room) or _answered(q) or _escalates(q, room)
+            or (_offline_due(room, view) and not bot.has(room.id, view.offline_key)))
 
 
 def _load_customers_who_may_escalate(questions: list[_Question],
@@ -231,9 +250,8 @@ def _load_customers_who_may_escalate(questions: list[_Question],
     finds them in the session instead of asking the database once per escalation."""
     customer_ids = sorted({
         room.customer_id for q in questions
-        if q.asked and q.match is None
-        and (room := rooms_by_id.get(q.room_id)) is not None and room.customer_id
-        and room.status != RoomStatus.WAITING})
+        if (room := rooms_by_id.get(q.room_id)) is not None and room.customer_id
+        and _escalates(q, room)})
     if not customer_ids:
         return []
     return list(db.session.scalars(select(User).where(User.id.in_(customer_ids))))
@@ -249,19 +267,18 @@ def _candidate_keys(questions: list[_Question], views: dict[int, _BusinessView])
 def _automate(q: _Question, message: Message, room: Room, view: _BusinessView,
               bot: BotReplies, now: datetime) -> list[str]:
     outcome = []
-    if room.welcome_sent_at is None:
+    if _welcome_due(room):
         text = view.texts.get("welcome")
         if text and bot.post(room, "welcome", text, "welcome"):
             outcome.append("welcome")
         room.welcome_sent_at = now
-    if view.offline_key:
-        text = view.texts.get("offline")
-        if text and bot.post(room, "offline", text.replace("{next_open_at}", view.next_open or ""),
-                             view.offline_key):
+    if _offline_due(room, view):
+        text = view.texts["offline"].replace("{next_open_at}", view.next_open or "")
+        if bot.post(room, "offline", text, view.offline_key):
             outcome.append("offline")
     if not q.asked:
         message.outcome = "small_talk"
-    elif q.match is not None:
+    elif _answered(q):
         message.outcome = "answered"
         if bot.post(room, "faq", view.answers[q.match.faq_id], f"faq:{q.id}",
                     faq_id=q.match.faq_id, confidence=q.match.confidence, reply_to_id=q.id):
@@ -274,7 +291,7 @@ def _automate(q: _Question, message: Message, room: Room, view: _BusinessView,
                                 "confidence": c.confidence} for c in q.suggestions]
         bot.suggest(room.id, q.id, message.suggestions)
         outcome.append("suggested")
-    if q.asked and q.match is None and room.type == "customer":
+    if _escalates(q, room):
         # Suggestions do not delay the escalation: a person is asked at once as well.
         # Closed, or no staff around: the offline reply is what the customer gets, and the
         # room still waits, flagged and notified, for the staff's return.
@@ -295,8 +312,8 @@ def escalate(room: Room, business_id: int, message: Message, bot: BotReplies,
     names this escalation in the note's dedup key and the entry's idempotency key
     (default: the question's id)."""
     key = key or str(message.id)
-    if room.status == RoomStatus.WAITING:
-        return False  # already waiting: one escalation per wait, not one per message
+    if not may_escalate(room):
+        return False
     rooms.set_status(room, RoomStatus.WAITING)
     if note:
         bot.post(room, "escalation", note, f"escalation:{key}", reply_to_id=message.id)
